@@ -1,0 +1,297 @@
+"""The administration-database layer: where an administration's own database lives, and creating, opening and
+dropping it.
+
+- online: a SQLite file in ONLINE_ADMINISTRATIONS_DIR, or a database on the ONLINE_DATABASE_URL server;
+- local: a SQLite file the user places inside LOCAL_ADMINISTRATIONS_ROOT (never outside it);
+- network: a database on a server registered for the account (PostgreSQL here; SQL Server in production).
+
+Creating never reuses anything: an existing file or database with the same name is refused, so a restore can
+never overwrite an administration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from administrations.models import DatabaseEngine, Location, LoginMethod
+
+if TYPE_CHECKING:
+    from administrations.models import Administration, DatabaseServer
+
+
+class DatabaseError(Exception):
+    """A failure the user can act on; `user_message` is shown, the exception text is for logs."""
+
+    def __init__(self, user_message: str, detail: str = "") -> None:
+        super().__init__(detail or user_message)
+        self.user_message = user_message
+
+
+class DatabaseExists(DatabaseError):
+    pass
+
+
+class UnsafeLocalPath(DatabaseError):
+    pass
+
+
+# Names we create ourselves; user-chosen names on network servers must match this too (letters, digits, _ and -).
+DATABASE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,62}$")
+SQLITE_SUFFIX = ".sqlite3"
+
+
+@dataclass(frozen=True)
+class DatabaseLocation:
+    engine: str
+    # SQLite: absolute path of the file. PostgreSQL / SQL Server: database name.
+    name: str
+    host: str = ""
+    port: int | None = None
+    user: str = ""
+    password: str = field(default="", repr=False)
+    login_method: str = ""
+
+    @property
+    def path(self) -> Path:
+        assert self.engine == DatabaseEngine.SQLITE
+        return Path(self.name)
+
+    def url(self, database: str | None = None) -> sa.URL:
+        database = database or self.name
+        if self.engine == DatabaseEngine.SQLITE:
+            return sa.URL.create("sqlite", database=database)
+        if self.engine == DatabaseEngine.POSTGRESQL:
+            return sa.URL.create(
+                "postgresql+psycopg",
+                username=self.user or None,
+                password=self.password or None,
+                host=self.host or None,
+                port=self.port,
+                database=database,
+            )
+        if self.engine == DatabaseEngine.MSSQL:
+            # Not run here: SQL Server is not installable on this project's machines (see README).
+            query = {"Encrypt": "yes", "TrustServerCertificate": "yes"}
+            if self.login_method == LoginMethod.WINDOWS:
+                query["Trusted_Connection"] = "yes"
+            sql_login = self.login_method == LoginMethod.SQL
+            return sa.URL.create(
+                "mssql+mssqlpython",
+                username=(self.user or None) if sql_login else None,
+                password=(self.password or None) if sql_login else None,
+                host=self.host or None,
+                port=self.port,
+                database=database,
+                query=query,
+            )
+        raise ValueError(f"unknown engine {self.engine!r}")
+
+    def describe(self) -> str:
+        if self.engine == DatabaseEngine.SQLITE:
+            return self.name
+        return f"{self.engine}://{self.host}:{self.port}/{self.name}"
+
+
+def online_location(database_name: str | None = None) -> DatabaseLocation:
+    """A place for a new online administration: a fresh name, never an existing one."""
+    if settings.ONLINE_DATABASE_URL:
+        url = sa.make_url(settings.ONLINE_DATABASE_URL)
+        return DatabaseLocation(
+            engine=DatabaseEngine.POSTGRESQL,
+            name=database_name or f"adm_{uuid.uuid4().hex}",
+            host=url.host or "",
+            port=url.port,
+            user=url.username or "",
+            password=url.password or "",
+        )
+    file_name = database_name or f"adm_{uuid.uuid4().hex}{SQLITE_SUFFIX}"
+    return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(Path(settings.ONLINE_ADMINISTRATIONS_DIR) / file_name))
+
+
+def resolve_local_path(relative: str, *, root: Path | None = None) -> Path:
+    """The absolute path of a local administration file, refusing anything that would end up outside the root:
+    absolute paths, drive letters, `..`, and symbolic links that point out."""
+    root = Path(root or settings.LOCAL_ADMINISTRATIONS_ROOT).resolve()
+    text = (relative or "").strip()
+    refuse = UnsafeLocalPath(
+        _("Kies een locatie binnen de map voor lokale administraties, zonder '..' of een volledig pad."),
+        f"unsafe local path {relative!r}",
+    )
+    if not text or "\x00" in text:
+        raise refuse
+    windows = PureWindowsPath(text)
+    posix = PurePosixPath(text.replace("\\", "/"))
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts:
+        raise refuse
+    if not text.lower().endswith(SQLITE_SUFFIX):
+        posix = posix.with_name(posix.name + SQLITE_SUFFIX)
+    candidate = root.joinpath(*posix.parts)
+    # Resolve links in the existing part of the path: a folder inside the root may be a link to elsewhere.
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise refuse
+    if candidate.is_symlink():
+        raise refuse
+    return resolved
+
+
+def local_location(relative: str) -> DatabaseLocation:
+    return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(resolve_local_path(relative)))
+
+
+def network_location(
+    server: DatabaseServer, database_name: str, *, login_method: str, user: str = "", password: str = ""
+) -> DatabaseLocation:
+    if not DATABASE_NAME_RE.match(database_name):
+        raise DatabaseError(
+            _("Een databasenaam bestaat uit letters, cijfers, '_' en '-', en begint met een letter."),
+            f"invalid database name {database_name!r}",
+        )
+    if login_method not in server.login_methods:
+        raise DatabaseError(
+            _("Deze inlogmethode is voor server %(server)s niet toegestaan.") % {"server": server.name},
+            f"login method {login_method!r} not allowed on server {server.pk}",
+        )
+    if login_method == LoginMethod.SQL and not user:
+        raise DatabaseError(_("Vul de gebruikersnaam voor SQL-verificatie in."), "missing SQL user")
+    return DatabaseLocation(
+        engine=server.engine,
+        name=database_name,
+        host=server.host,
+        port=server.port,
+        # Windows (integrated) authentication carries no password; on PostgreSQL it maps to trusted local auth.
+        user=user if login_method == LoginMethod.SQL else (user or ""),
+        password=password if login_method == LoginMethod.SQL else "",
+        login_method=login_method,
+    )
+
+
+def location_of(administration: Administration, *, password: str = "") -> DatabaseLocation:
+    if administration.engine == DatabaseEngine.SQLITE:
+        folder = (
+            settings.LOCAL_ADMINISTRATIONS_ROOT
+            if administration.location == Location.LOCAL
+            else settings.ONLINE_ADMINISTRATIONS_DIR
+        )
+        return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(Path(folder) / administration.database_name))
+    if administration.location == Location.NETWORK:
+        server = administration.server
+        assert server is not None
+        return DatabaseLocation(
+            engine=server.engine,
+            name=administration.database_name,
+            host=server.host,
+            port=server.port,
+            user=administration.login_user,
+            password=password,
+            login_method=administration.login_method,
+        )
+    online = online_location(administration.database_name)
+    return online
+
+
+def stored_name(location: DatabaseLocation, administration_location: str) -> str:
+    """What goes into Administration.database_name: SQLite paths relative to their folder, else the name."""
+    if location.engine != DatabaseEngine.SQLITE:
+        return location.name
+    folder = (
+        settings.LOCAL_ADMINISTRATIONS_ROOT
+        if administration_location == Location.LOCAL
+        else settings.ONLINE_ADMINISTRATIONS_DIR
+    )
+    return str(Path(location.name).resolve().relative_to(Path(folder).resolve()))
+
+
+def _server_engine(location: DatabaseLocation) -> sa.Engine:
+    # Names end up in CREATE/DROP DATABASE statements, which take no bind parameters: check them here.
+    if not DATABASE_NAME_RE.match(location.name):
+        raise DatabaseError(_("Ongeldige databasenaam."), f"invalid database name {location.name!r}")
+    maintenance = "postgres" if location.engine == DatabaseEngine.POSTGRESQL else "master"
+    return sa.create_engine(location.url(maintenance), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+
+
+def database_exists(location: DatabaseLocation) -> bool:
+    if location.engine == DatabaseEngine.SQLITE:
+        return os.path.lexists(location.name)
+    engine = _server_engine(location)
+    try:
+        with engine.connect() as conn:
+            if location.engine == DatabaseEngine.POSTGRESQL:
+                query = sa.text("SELECT 1 FROM pg_database WHERE datname = :name")
+            else:
+                query = sa.text("SELECT 1 WHERE DB_ID(:name) IS NOT NULL")
+            return conn.execute(query, {"name": location.name}).first() is not None
+    finally:
+        engine.dispose()
+
+
+def database_create(location: DatabaseLocation) -> None:
+    """Create a new, empty database; refuse with DatabaseExists if anything is already there."""
+    exists = DatabaseExists(
+        _("Er bestaat al een database op deze plek; kies een andere naam. Bestaande gegevens worden nooit overschreven."),
+        f"database already exists: {location.describe()}",
+    )
+    if location.engine == DatabaseEngine.SQLITE:
+        path = location.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: fails on any existing entry, dangling links included, without a check-then-create race.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise exists from None
+        os.close(fd)
+        return
+    if database_exists(location):
+        raise exists
+    engine = _server_engine(location)
+    try:
+        with engine.connect() as conn:
+            preparer = engine.dialect.identifier_preparer
+            try:
+                conn.execute(sa.text(f"CREATE DATABASE {preparer.quote_identifier(location.name)}"))
+            except sa.exc.ProgrammingError as error:
+                if "already exists" in str(error):
+                    raise exists from None
+                raise
+    except sa.exc.OperationalError as error:
+        raise DatabaseError(
+            _("De databaseserver is niet bereikbaar of weigert de aanmelding."), f"{type(error).__name__}: {error}"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def database_connect(location: DatabaseLocation) -> sa.Engine:
+    """An SQLAlchemy engine on the administration database. The caller disposes it."""
+    if location.engine == DatabaseEngine.SQLITE and not location.path.exists():
+        raise DatabaseError(_("Het administratiebestand is niet gevonden."), f"missing sqlite file {location.name}")
+    return sa.create_engine(location.url(), poolclass=sa.NullPool)
+
+
+def database_drop(location: DatabaseLocation) -> None:
+    """Remove a database made by us (e.g. the half-made target of a failed restore). Missing is fine."""
+    if location.engine == DatabaseEngine.SQLITE:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(location.name + suffix)
+        return
+    engine = _server_engine(location)
+    try:
+        with engine.connect() as conn:
+            name = engine.dialect.identifier_preparer.quote_identifier(location.name)
+            if location.engine == DatabaseEngine.POSTGRESQL:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(sa.text(f"IF DB_ID(N'{location.name}') IS NOT NULL DROP DATABASE {name}"))
+    finally:
+        engine.dispose()

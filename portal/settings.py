@@ -1,0 +1,227 @@
+"""Settings of the back-up portal.
+
+Every deploy-time choice is read from the environment through the small typed helpers below. With no variable set,
+everything runs on the embedded defaults: SQLite for the portal and for online administrations, the Django ORM as the
+django-q2 broker and the filesystem for back-up files.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    """A string from the environment; `NAME_FILE` (a path) wins, so secrets can come from mounted files."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        return Path(file_path).read_text(encoding="utf-8").strip()
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    return Decimal(os.environ.get(name) or default)
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+DEBUG = env_bool("DEBUG", default=False)
+# The fallback key is only good for a laptop demo; production sets SECRET_KEY (or SECRET_KEY_FILE).
+SECRET_KEY = env_str("SECRET_KEY", "insecure-demo-key-change-me-" + "x" * 24)
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+DATA_DIR = env_path("PORTAL_DATA_DIR", BASE_DIR / "data")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "portal",
+    "administrations",
+    "backups",
+    "aftercare",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# The portal's own database. SQLite in the data folder by default; PostgreSQL (postgres://…) or SQL Server
+# (mssql://…, through mssql-django) when DATABASE_URL is set.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'portal.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker and the web process share the file: wait for a lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "administrations:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "Europe/Amsterdam")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env_path("STATIC_ROOT", DATA_DIR / "static")
+
+# Back-up files live in their own storage: the filesystem by default, S3 (or an S3-compatible server) when
+# BACKUP_S3_BUCKET is set. Existing files are never overwritten.
+BACKUP_S3_BUCKET = env_str("BACKUP_S3_BUCKET")
+if BACKUP_S3_BUCKET:
+    BACKUP_STORAGE: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BACKUP_S3_BUCKET,
+            "endpoint_url": env_str("BACKUP_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("BACKUP_S3_REGION") or None,
+            "access_key": env_str("BACKUP_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("BACKUP_S3_SECRET_ACCESS_KEY") or None,
+            "location": env_str("BACKUP_S3_PREFIX", "backups"),
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env_int("BACKUP_S3_URL_EXPIRE_SECONDS", 300),
+        },
+    }
+else:
+    BACKUP_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(env_path("BACKUP_DIR", DATA_DIR / "backups"))},
+    }
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "media")},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "backups": BACKUP_STORAGE,
+}
+
+# Administration databases (see administrations/databases.py).
+# Online administrations: SQLite files in this folder, unless ONLINE_DATABASE_URL names a PostgreSQL server
+# (postgresql://user@host:port/) on which each online administration gets a database of its own.
+ONLINE_ADMINISTRATIONS_DIR = env_path("ONLINE_ADMINISTRATIONS_DIR", DATA_DIR / "administrations")
+ONLINE_DATABASE_URL = env_str("ONLINE_DATABASE_URL")
+# Local administrations: SQLite files the user places somewhere inside this root, never outside it.
+LOCAL_ADMINISTRATIONS_ROOT = env_path("LOCAL_ADMINISTRATIONS_ROOT", DATA_DIR / "local")
+
+# Subscriptions: the number of online administrations included, and the monthly price of each extra one (R17).
+INCLUDED_ONLINE_ADMINISTRATIONS = env_int("INCLUDED_ONLINE_ADMINISTRATIONS", 1)
+EXTRA_ONLINE_ADMINISTRATION_PRICE = env_decimal("EXTRA_ONLINE_ADMINISTRATION_PRICE", "3.00")
+
+# Uploads of back-ups are streamed to disk, never held in memory.
+BACKUP_UPLOAD_MAX_BYTES = env_int("BACKUP_UPLOAD_MAX_BYTES", 10 * 1024**3)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_TEMP_DIR = str(env_path("FILE_UPLOAD_TEMP_DIR", DATA_DIR / "uploads"))
+# The embedded defaults need their folders; creating them here keeps the two README commands enough.
+for _folder in (DATA_DIR, Path(FILE_UPLOAD_TEMP_DIR)):
+    _folder.mkdir(parents=True, exist_ok=True)
+
+# SQL passwords for network restores are encrypted at rest with this key (Fernet), not with SECRET_KEY.
+CREDENTIALS_KEY = env_str("CREDENTIALS_KEY")
+
+# Jobs: django-q2 with the Django database as broker by default, Redis when REDIS_URL is set.
+# timeout > longest job, retry > timeout, one attempt only: our own Job table keeps the history and a failed
+# back-up is retried by a person, never silently twice.
+JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600)
+REDIS_URL = env_str("REDIS_URL")
+Q_CLUSTER: dict = {
+    "name": env_str("Q_CLUSTER_NAME", "portal"),
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": JOB_TIMEOUT_SECONDS,
+    "retry": JOB_TIMEOUT_SECONDS + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 250,
+    "catch_up": False,
+    "label": "Taken",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+# Tests and the management commands may run jobs in-process.
+Q_CLUSTER["sync"] = env_bool("Q_SYNC", default=False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"

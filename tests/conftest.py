@@ -1,0 +1,175 @@
+"""Shared test set-up: a small cast of users built once per test, the real PostgreSQL server, and every folder the
+portal writes to moved into the test's own temporary directory."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from administrations.databases import DatabaseLocation, database_drop
+from administrations.models import (
+    Account,
+    Administration,
+    DatabaseEngine,
+    DatabaseServer,
+    Location,
+    Membership,
+    Package,
+    Right,
+)
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip when a service is missing on a developer's machine; in CI a missing service is a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service fails the run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_folders(settings: Any, tmp_path: Path) -> None:
+    # Real password hashing costs half a second per user; tests are not about hashing strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ONLINE_ADMINISTRATIONS_DIR = tmp_path / "online"
+    settings.LOCAL_ADMINISTRATIONS_ROOT = tmp_path / "local"
+    settings.LOCAL_ADMINISTRATIONS_ROOT.mkdir()
+    settings.ONLINE_DATABASE_URL = ""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "backups": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "backups")},
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> sa.URL:
+    url = sa.make_url(POSTGRES_URL)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        available = True
+    except sa.exc.OperationalError:
+        available = False
+    finally:
+        engine.dispose()
+    require_service(available, f"PostgreSQL is not reachable at {url.render_as_string(hide_password=True)}")
+    return url
+
+
+@pytest.fixture
+def postgres_online(settings: Any, postgres_server: sa.URL) -> Iterator[sa.URL]:
+    """Online administrations on the real PostgreSQL server; every database made by the test is dropped after."""
+    settings.ONLINE_DATABASE_URL = postgres_server.set(database="").render_as_string(hide_password=False)
+    before = _administration_databases(postgres_server)
+    yield postgres_server
+    # Only what this test made: other administrations on the same server are never touched.
+    for name in _administration_databases(postgres_server) - before:
+        database_drop(_pg_location(postgres_server, name))
+
+
+@pytest.fixture
+def postgres_database_name(postgres_server: sa.URL) -> Iterator[str]:
+    """A fresh database name on the real server, dropped after the test whatever happened."""
+    name = f"test_adm_{uuid.uuid4().hex[:12]}"
+    yield name
+    database_drop(_pg_location(postgres_server, name))
+
+
+def _pg_location(url: sa.URL, name: str) -> DatabaseLocation:
+    return DatabaseLocation(
+        engine=DatabaseEngine.POSTGRESQL, name=name, host=url.host or "", port=url.port, user=url.username or ""
+    )
+
+
+def _administration_databases(url: sa.URL) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            query = sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'adm\\_%'")
+            return set(conn.execute(query).scalars())
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Cast:
+    """Who is who in most tests: a customer with an extra user, an external user, an accountancy firm with a
+    main user and a staff member, an outsider with an account of their own, and support staff."""
+
+    owner: Any
+    administrator: Any
+    extra_user: Any
+    external_user: Any
+    firm_owner: Any
+    firm_staff: Any
+    outsider: Any
+    support: Any
+    account: Account
+    firm: Account
+    outsider_account: Account
+    administration: Administration
+    other_administration: Administration
+    server: DatabaseServer
+
+
+@pytest.fixture
+def cast(django_user_model: Any) -> Cast:
+    def user(name: str, **extra: Any) -> Any:
+        return django_user_model.objects.create_user(name, f"{name}@example.nl", "geheim-wachtwoord", **extra)
+
+    owner, administrator, extra_user, external_user = user("owner"), user("admin"), user("extra"), user("external")
+    firm_owner, firm_staff, outsider = user("firmowner"), user("firmstaff"), user("outsider")
+    support = user("support", is_staff=True)
+    account = Account.objects.create(name="Bakkerij Test", package=Package.INZICHT)
+    firm = Account.objects.create(name="Kantoor Test", package=Package.ACCOUNTANT)
+    outsider_account = Account.objects.create(name="Ander Bedrijf", package=Package.INBALANS)
+    Membership.objects.create(user=owner, account=account, role=Membership.Role.MAIN)
+    Membership.objects.create(user=administrator, account=account, role=Membership.Role.ADMINISTRATOR)
+    Membership.objects.create(user=extra_user, account=account, role=Membership.Role.STANDARD)
+    Membership.objects.create(user=firm_owner, account=firm, role=Membership.Role.MAIN)
+    Membership.objects.create(user=firm_staff, account=firm, role=Membership.Role.STANDARD)
+    Membership.objects.create(user=outsider, account=outsider_account, role=Membership.Role.MAIN)
+    administration = Administration.objects.create(
+        account=account, name="Bakkerij Test", location=Location.ONLINE, engine="sqlite", database_name="a.sqlite3"
+    )
+    other = Administration.objects.create(
+        account=outsider_account, name="Ander", location=Location.ONLINE, engine="sqlite", database_name="b.sqlite3"
+    )
+    Right.objects.create(administration=administration, grantee_kind=Right.Grantee.EXTRA_USER, user=extra_user)
+    Right.objects.create(administration=administration, grantee_kind=Right.Grantee.EXTERNAL_USER, user=external_user)
+    Right.objects.create(administration=administration, grantee_kind=Right.Grantee.FIRM, firm=firm)
+    server = DatabaseServer.objects.create(
+        account=account, name="KANTOOR-SRV", engine=DatabaseEngine.POSTGRESQL, host="127.0.0.1", port=5432
+    )
+    return Cast(
+        owner=owner,
+        administrator=administrator,
+        extra_user=extra_user,
+        external_user=external_user,
+        firm_owner=firm_owner,
+        firm_staff=firm_staff,
+        outsider=outsider,
+        support=support,
+        account=account,
+        firm=firm,
+        outsider_account=outsider_account,
+        administration=administration,
+        other_administration=other,
+        server=server,
+    )
