@@ -25,7 +25,7 @@ class MembershipInline(admin.TabularInline):
 class AdministrationInline(admin.TabularInline):
     model = Administration
     extra = 0
-    fields = ["name", "location", "engine", "status", "created_at"]
+    fields = ("name", "location", "engine", "status", "created_at")
     readonly_fields = fields
     show_change_link = True
     can_delete = False

@@ -188,11 +188,22 @@ def _journal(lines: int, relations: int, rng: random.Random) -> Iterator[tuple[t
         sale = rng.random() < 0.6
         text = f"{'Verkoop' if sale else 'Inkoop'} {rng.choice(ITEMS).lower()}"
         posted = dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC) + dt.timedelta(seconds=rng.randint(0, 28_800))
-        entry = (entry_id, f"{'VK' if sale else 'IK'}{entry_id:07d}", day, "Verkoop" if sale else "Inkoop", text, relation, posted)
+        entry = (
+            entry_id,
+            f"{'VK' if sale else 'IK'}{entry_id:07d}",
+            day,
+            "Verkoop" if sale else "Inkoop",
+            text,
+            relation,
+            posted,
+        )
         revenue_or_cost = 12 if sale else 8
         debit_account, credit_account = (3, revenue_or_cost) if sale else (revenue_or_cost, 4)
         entry_lines = []
-        for ledger, debit, credit in ((debit_account, amount, Decimal("0.00")), (credit_account, Decimal("0.00"), amount)):
+        for ledger, debit, credit in (
+            (debit_account, amount, Decimal("0.00")),
+            (credit_account, Decimal("0.00"), amount),
+        ):
             line_id += 1
             if line_id > lines:
                 break
@@ -231,7 +242,7 @@ def fill(engine: sa.Engine, *, lines: int, seed: int = 12, progress: Callable[[i
 
     Returns the number of journal lines written.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - demo data, reproducible on purpose
     relation_count = max(10, min(5000, lines // 20))
     written = 0
     with engine.begin() as conn:
@@ -254,7 +265,17 @@ def fill(engine: sa.Engine, *, lines: int, seed: int = 12, progress: Callable[[i
                 vat = (amount * Decimal("0.21")).quantize(Decimal("0.01"))
                 paid = rng.random() < 0.7
                 invoices.append(
-                    (entry_id, f"F{day.year}-{entry_id:07d}", relation, day, day + dt.timedelta(days=30), amount, vat, paid, entry_id)
+                    (
+                        entry_id,
+                        f"F{day.year}-{entry_id:07d}",
+                        relation,
+                        day,
+                        day + dt.timedelta(days=30),
+                        amount,
+                        vat,
+                        paid,
+                        entry_id,
+                    )
                 )
                 if paid:
                     mutations.append(
@@ -289,13 +310,11 @@ def fill(engine: sa.Engine, *, lines: int, seed: int = 12, progress: Callable[[i
         if mutations:
             write(bankmutaties, mutations)
         if conn.dialect.name == "postgresql":
+            # Rows came in with their own ids: move each id sequence past them so new inserts work.
             for table in metadata.sorted_tables:
-                conn.execute(
-                    sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                        f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
-                    )
-                )
+                name = table.name  # our own table names from the metadata above, never user input
+                query = f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM \"{name}\""  # noqa: S608
+                conn.execute(sa.text(query))
     if progress:
         progress(written)
     return written

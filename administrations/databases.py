@@ -115,7 +115,9 @@ def online_location(database_name: str | None = None) -> DatabaseLocation:
             password=url.password or "",
         )
     file_name = database_name or f"adm_{uuid.uuid4().hex}{SQLITE_SUFFIX}"
-    return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(Path(settings.ONLINE_ADMINISTRATIONS_DIR) / file_name))
+    return DatabaseLocation(
+        engine=DatabaseEngine.SQLITE, name=str(Path(settings.ONLINE_ADMINISTRATIONS_DIR) / file_name)
+    )
 
 
 def resolve_local_path(relative: str, *, root: Path | None = None) -> Path:
@@ -238,7 +240,9 @@ def database_exists(location: DatabaseLocation) -> bool:
 def database_create(location: DatabaseLocation) -> None:
     """Create a new, empty database; refuse with DatabaseExists if anything is already there."""
     exists = DatabaseExists(
-        _("Er bestaat al een database op deze plek; kies een andere naam. Bestaande gegevens worden nooit overschreven."),
+        _(
+            "Er bestaat al een database op deze plek; kies een andere naam. Bestaande gegevens worden nooit overschreven."
+        ),
         f"database already exists: {location.describe()}",
     )
     if location.engine == DatabaseEngine.SQLITE:

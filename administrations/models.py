@@ -167,10 +167,10 @@ class AdministrationQuerySet(models.QuerySet["Administration"]):
         if not user.is_authenticated or not user.is_active:
             return self.none()
         managed_accounts = Membership.objects.filter(
-            user=user, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
+            user_id=user.pk, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
         ).values("account_id")
-        firms = Membership.objects.filter(user=user, account__package=Package.ACCOUNTANT).values("account_id")
-        granted = Right.objects.filter(access_blocked=False).filter(Q(user=user) | Q(firm_id__in=firms))
+        firms = Membership.objects.filter(user_id=user.pk, account__package=Package.ACCOUNTANT).values("account_id")
+        granted = Right.objects.filter(access_blocked=False).filter(Q(user_id=user.pk) | Q(firm_id__in=firms))
         return self.filter(Q(account_id__in=managed_accounts) | Q(pk__in=granted.values("administration_id")))
 
 
@@ -221,7 +221,9 @@ class Administration(models.Model):
         return (
             user.is_authenticated
             and Membership.objects.filter(
-                user=user, account_id=self.account_id, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
+                user_id=user.pk,
+                account_id=self.account_id,
+                role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR],
             ).exists()
         )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from django.db import IntegrityError, transaction
@@ -22,36 +24,46 @@ from administrations.databases import (
 )
 from administrations.models import Account, Administration, DatabaseServer, Location
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def target_location(
-    *,
-    location: str,
-    local_path: str = "",
-    server: DatabaseServer | None = None,
-    database_name: str = "",
-    login_method: str = "",
-    login_user: str = "",
-    password: str = "",
-) -> DatabaseLocation:
-    """Where a new administration's database will be made (R15–R18)."""
-    if location == Location.ONLINE:
-        return online_location()
-    if location == Location.LOCAL:
-        return local_location(local_path)
-    if server is None:
-        raise DatabaseError(_("Kies een geregistreerde SQL-server."), "network target without server")
-    return network_location(server, database_name, login_method=login_method, user=login_user, password=password)
+
+@dataclass(frozen=True)
+class Target:
+    """Where a new administration goes (R15–R18): online, a local path inside the root, or a registered server."""
+
+    location: str
+    local_path: str = ""
+    server: DatabaseServer | None = None
+    database_name: str = ""
+    login_method: str = ""
+    login_user: str = ""
+    password: str = field(default="", repr=False)
+
+    def database_location(self) -> DatabaseLocation:
+        if self.location == Location.ONLINE:
+            return online_location()
+        if self.location == Location.LOCAL:
+            return local_location(self.local_path)
+        if self.server is None:
+            raise DatabaseError(_("Kies een geregistreerde SQL-server."), "network target without server")
+        return network_location(
+            self.server,
+            self.database_name,
+            login_method=self.login_method,
+            user=self.login_user,
+            password=self.password,
+        )
 
 
 def administration_create(
     *,
     account: Account,
     name: str,
-    location: str,
-    created_by=None,
+    target: Target,
+    created_by: User | None = None,
     with_schema: bool = True,
     populate: Callable[[sa.Engine], object] | None = None,
-    **target: object,
 ) -> Administration:
     """Create a new, empty administration database and its row. Nothing existing is reused: a name that is
     taken, or a database that exists, is refused; a failure half-way removes the database made here.
@@ -60,7 +72,7 @@ def administration_create(
         raise DatabaseError(
             _("Er bestaat al een administratie met de naam ‘%(name)s’.") % {"name": name}, f"name taken: {name}"
         )
-    db = target_location(location=location, **target)  # type: ignore[arg-type]
+    db = target.database_location()
     database_create(db)
     try:
         if with_schema or populate:
@@ -76,12 +88,12 @@ def administration_create(
             return Administration.objects.create(
                 account=account,
                 name=name,
-                location=location,
+                location=target.location,
                 engine=db.engine,
-                database_name=stored_name(db, location),
-                server=target.get("server"),
-                login_method=str(target.get("login_method") or ""),
-                login_user=str(target.get("login_user") or ""),
+                database_name=stored_name(db, target.location),
+                server=target.server,
+                login_method=target.login_method,
+                login_user=target.login_user,
                 created_by=created_by,
             )
     except IntegrityError:

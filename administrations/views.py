@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from administrations.models import Administration, Membership
+from administrations.models import Administration
 
 
 def get_administration_or_404(request: HttpRequest, pk: int) -> Administration:
@@ -20,9 +20,7 @@ def administration_list(request: HttpRequest) -> HttpResponse:
     administrations = (
         Administration.objects.visible_to(request.user).select_related("account").order_by("account__name", "name")
     )
-    own_account_ids = set(
-        Membership.objects.filter(user=request.user).values_list("account_id", flat=True)
-    )
+    own_account_ids = set(request.user.memberships.values_list("account_id", flat=True))  # type: ignore[union-attr]
     return render(
         request,
         "administrations/administration_list.html",

@@ -22,14 +22,14 @@ from administrations.databases import (
     resolve_local_path,
 )
 from administrations.models import Administration, DatabaseEngine, Location, LoginMethod
-from administrations.services import administration_create
+from administrations.services import Target, administration_create
 
 
 def count_rows(location: DatabaseLocation, table: str) -> int:
     engine = database_connect(location)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+            return conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar_one()
     finally:
         engine.dispose()
 
@@ -171,9 +171,9 @@ def test_demo_data_on_postgresql_leaves_sequences_ready_for_new_rows(postgres_se
     bookkeeping.fill(engine, lines=100)
     with engine.begin() as conn:
         new_id = conn.execute(
-            bookkeeping.btw_codes.insert().values(code="NEW", omschrijving="Nieuw", percentage=5).returning(
-                bookkeeping.btw_codes.c.id
-            )
+            bookkeeping.btw_codes.insert()
+            .values(code="NEW", omschrijving="Nieuw", percentage=5)
+            .returning(bookkeeping.btw_codes.c.id)
         ).scalar_one()
         debit, credit = conn.execute(
             sa.select(sa.func.sum(bookkeeping.journaalregels.c.debet), sa.func.sum(bookkeeping.journaalregels.c.credit))
@@ -197,7 +197,9 @@ def test_a_network_location_needs_an_allowed_login_method_and_a_sane_name(cast) 
 
 
 def test_sql_passwords_do_not_show_in_a_locations_repr(cast) -> None:
-    location = network_location(cast.server, "boekhouding", login_method=LoginMethod.SQL, user="sa", password="Geheim!1")
+    location = network_location(
+        cast.server, "boekhouding", login_method=LoginMethod.SQL, user="sa", password="Geheim!1"
+    )
     assert "Geheim!1" not in repr(location)
     assert "Geheim!1" not in location.describe()
 
@@ -207,7 +209,7 @@ def test_sql_passwords_do_not_show_in_a_locations_repr(cast) -> None:
 
 @pytest.mark.django_db
 def test_an_online_administration_gets_its_own_new_sqlite_file(cast, settings) -> None:
-    administration = administration_create(account=cast.account, name="Nieuw", location=Location.ONLINE)
+    administration = administration_create(account=cast.account, name="Nieuw", target=Target(Location.ONLINE))
     path = Path(administration.database_location().name)
     assert path.parent == Path(settings.ONLINE_ADMINISTRATIONS_DIR)
     assert "journaalregels" in sa.inspect(database_connect(administration.database_location())).get_table_names()
@@ -216,7 +218,7 @@ def test_an_online_administration_gets_its_own_new_sqlite_file(cast, settings) -
 @pytest.mark.django_db
 def test_a_local_administration_lands_inside_the_root(cast, settings) -> None:
     administration = administration_create(
-        account=cast.account, name="Lokaal", location=Location.LOCAL, local_path="2024/lokaal.sqlite3"
+        account=cast.account, name="Lokaal", target=Target(Location.LOCAL, local_path="2024/lokaal.sqlite3")
     )
     assert administration.database_name == os.path.join("2024", "lokaal.sqlite3")
     assert Path(settings.LOCAL_ADMINISTRATIONS_ROOT, "2024", "lokaal.sqlite3").exists()
@@ -225,7 +227,7 @@ def test_a_local_administration_lands_inside_the_root(cast, settings) -> None:
 @pytest.mark.django_db
 def test_a_name_that_is_taken_is_refused_before_anything_is_made(cast, settings) -> None:
     with pytest.raises(DatabaseError) as refused:
-        administration_create(account=cast.account, name="Bakkerij Test", location=Location.ONLINE)
+        administration_create(account=cast.account, name="Bakkerij Test", target=Target(Location.ONLINE))
     assert "bestaat al een administratie" in refused.value.user_message
     assert not Path(settings.ONLINE_ADMINISTRATIONS_DIR).exists() or not any(
         Path(settings.ONLINE_ADMINISTRATIONS_DIR).iterdir()
@@ -238,7 +240,7 @@ def test_a_failure_while_filling_leaves_no_database_and_no_administration(cast, 
         raise RuntimeError("schijf vol")
 
     with pytest.raises(RuntimeError):
-        administration_create(account=cast.account, name="Half", location=Location.ONLINE, populate=broken)
+        administration_create(account=cast.account, name="Half", target=Target(Location.ONLINE), populate=broken)
     assert not Administration.objects.filter(name="Half").exists()
     assert list(Path(settings.ONLINE_ADMINISTRATIONS_DIR).iterdir()) == []
 
@@ -247,7 +249,10 @@ def test_a_failure_while_filling_leaves_no_database_and_no_administration(cast, 
 @pytest.mark.postgres
 def test_online_administrations_live_on_postgresql_when_configured(cast, postgres_online) -> None:
     administration = administration_create(
-        account=cast.account, name="Online PG", location=Location.ONLINE, populate=lambda e: bookkeeping.fill(e, lines=50)
+        account=cast.account,
+        name="Online PG",
+        target=Target(Location.ONLINE),
+        populate=lambda e: bookkeeping.fill(e, lines=50),
     )
     assert administration.engine == DatabaseEngine.POSTGRESQL
     assert count_rows(administration.database_location(), "journaalregels") == 50
@@ -255,27 +260,20 @@ def test_online_administrations_live_on_postgresql_when_configured(cast, postgre
 
 @pytest.mark.django_db
 @pytest.mark.postgres
-def test_a_network_administration_is_made_on_the_registered_server(cast, postgres_server, postgres_database_name) -> None:
+def test_a_network_administration_is_made_on_the_registered_server(
+    cast, postgres_server, postgres_database_name
+) -> None:
     cast.server.host, cast.server.port = postgres_server.host, postgres_server.port
     cast.server.save()
-    administration = administration_create(
-        account=cast.account,
-        name="Netwerk",
-        location=Location.NETWORK,
+    target = Target(
+        Location.NETWORK,
         server=cast.server,
         database_name=postgres_database_name,
         login_method=LoginMethod.WINDOWS,
         login_user=postgres_server.username,
     )
+    administration = administration_create(account=cast.account, name="Netwerk", target=target)
     assert administration.server == cast.server
     assert database_exists(administration.database_location())
     with pytest.raises(DatabaseExists):
-        administration_create(
-            account=cast.account,
-            name="Netwerk 2",
-            location=Location.NETWORK,
-            server=cast.server,
-            database_name=postgres_database_name,
-            login_method=LoginMethod.WINDOWS,
-            login_user=postgres_server.username,
-        )
+        administration_create(account=cast.account, name="Netwerk 2", target=target)

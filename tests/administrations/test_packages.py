@@ -15,7 +15,8 @@ def test_r4_r13_inorde_cannot_create_or_restore_backups() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", [Package.INSTAP, Package.INKAART, Package.INBALANS, Package.INZICHT, Package.INCONTROLE, Package.ACCOUNTANT]
+    "package",
+    [Package.INSTAP, Package.INKAART, Package.INBALANS, Package.INZICHT, Package.INCONTROLE, Package.ACCOUNTANT],
 )
 def test_every_desktop_package_can_create_and_restore_backups(package: str) -> None:
     capabilities = Account(package=package).capabilities

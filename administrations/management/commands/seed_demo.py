@@ -23,7 +23,7 @@ from administrations.models import (
     Package,
     Right,
 )
-from administrations.services import administration_create
+from administrations.services import Target, administration_create
 
 DEMO_PASSWORD = "demo-wachtwoord"  # noqa: S105 - printed for the demo on purpose
 
@@ -50,14 +50,14 @@ class Command(BaseCommand):
         bakery = self._account("Bakkerij De Gouden Korst", Package.INZICHT, "info@goudenkorst.nl")
         salon = self._account("Kapsalon Knip & Go", Package.INORDE, "info@knipengo.nl")
         firm = self._account("Accountantskantoor Van Dijk & Partners", Package.ACCOUNTANT, "info@vandijkpartners.nl")
-        for user, account, role in [
+        for user, account, member_role in [
             (users["jan"], bakery, Membership.Role.MAIN),
             (users["sanne"], bakery, Membership.Role.STANDARD),
             (users["petra"], salon, Membership.Role.MAIN),
             (users["eva"], firm, Membership.Role.MAIN),
             (users["mark"], firm, Membership.Role.STANDARD),
         ]:
-            Membership.objects.get_or_create(user=user, account=account, defaults={"role": role})
+            Membership.objects.get_or_create(user=user, account=account, defaults={"role": member_role})
         DatabaseServer.objects.get_or_create(
             account=bakery,
             name="KANTOOR-SRV",
@@ -66,7 +66,11 @@ class Command(BaseCommand):
 
         online = self._administration(bakery, "Bakkerij De Gouden Korst", Location.ONLINE, lines, users["jan"])
         local = self._administration(
-            bakery, "Bakkerij De Gouden Korst (archief 2023)", Location.LOCAL, lines // 4, users["jan"],
+            bakery,
+            "Bakkerij De Gouden Korst (archief 2023)",
+            Location.LOCAL,
+            lines // 4,
+            users["jan"],
             local_path="archief/gouden-korst-2023.sqlite3",
         )
         salon_admin = self._administration(salon, "Kapsalon Knip & Go", Location.ONLINE, lines // 4, users["petra"])
@@ -129,7 +133,7 @@ class Command(BaseCommand):
         return account
 
     def _administration(
-        self, account: Account, name: str, location: str, lines: int, user: Any, **target: Any
+        self, account: Account, name: str, location: str, lines: int, user: Any, local_path: str = ""
     ) -> Administration:
         existing = Administration.objects.filter(account=account, name=name).first()
         if existing is not None:
@@ -137,10 +141,9 @@ class Command(BaseCommand):
         administration = administration_create(
             account=account,
             name=name,
-            location=location,
+            target=Target(location=location, local_path=local_path),
             created_by=user,
             populate=lambda engine: bookkeeping.fill(engine, lines=max(lines, 10)),
-            **target,
         )
         self.stdout.write(f"Administratie ‘{name}’ aangemaakt met {max(lines, 10)} journaalregels.")
         return administration

@@ -1,0 +1,49 @@
+# Two things a person wants to do: run the demo portal, and run every check. Both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+
+.PHONY: demo test install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Install, migrate, load the demo data and serve the portal with a django-q2 worker beside it.
+demo: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "Het back-upportaal draait op http://$(HOST):$(PORT)/  (klantenservice: http://$(HOST):$(PORT)/beheer/)"
+	@echo "Log in met een demogebruiker hierboven, wachtwoord: demo-wachtwoord. Stoppen: Ctrl+C."
+	@DEBUG=1 $(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+# Lint, format check, types, then the whole test suite; in CI (CI=true) once more with the portal database on the
+# PostgreSQL server, which must then be there.
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/pytest
+	@if [ "$$CI" = "true" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		echo "== the suite again, with the portal database on PostgreSQL =="; \
+		DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -p no:randomly -m "not browser and not slow" -q; \
+	else \
+		echo "PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL pass of the portal database is skipped."; \
+	fi
