@@ -1,0 +1,66 @@
+"""Read, verify, inspect and write SQL Server ``.bacpac`` files in pure Python (no Django, stdlib only).
+
+The format is described in ``../shared/bacpac/FORMAT.md``; in short: a ZIP with model.xml (the schema),
+Origin.xml (metadata and the SHA-256 of model.xml) and per table one or more BCP parts of length-prefixed rows.
+"""
+
+from __future__ import annotations
+
+from .codec import compile_table
+from .errors import (
+    AccessDatabaseGiven,
+    ArchiveTooLarge,
+    BacpacError,
+    ChecksumMismatch,
+    CorruptData,
+    DacpacGiven,
+    InvalidMetadata,
+    NotABacpac,
+    NotAZipFile,
+    SsbFileGiven,
+    TruncatedFile,
+    UnsafeArchive,
+    UnsupportedDataVersion,
+    UnsupportedType,
+)
+from .model import Column, ForeignKey, Index, Model, PrimaryKey, Table, UniqueConstraint, model_to_xml, parse_model
+from .reader import BacpacReader, DataPart, Inspection, Limits, Origin, TableSummary, open_bacpac, verify
+from .values import PreciseDatetime, PreciseTime, SqlVariant
+
+__all__ = [
+    "AccessDatabaseGiven",
+    "ArchiveTooLarge",
+    "BacpacError",
+    "BacpacReader",
+    "ChecksumMismatch",
+    "Column",
+    "CorruptData",
+    "DacpacGiven",
+    "DataPart",
+    "ForeignKey",
+    "Index",
+    "Inspection",
+    "InvalidMetadata",
+    "Limits",
+    "Model",
+    "NotABacpac",
+    "NotAZipFile",
+    "Origin",
+    "PreciseDatetime",
+    "PreciseTime",
+    "PrimaryKey",
+    "SqlVariant",
+    "SsbFileGiven",
+    "Table",
+    "TableSummary",
+    "TruncatedFile",
+    "UniqueConstraint",
+    "UnsafeArchive",
+    "UnsupportedDataVersion",
+    "UnsupportedType",
+    "compile_table",
+    "model_to_xml",
+    "open_bacpac",
+    "parse_model",
+    "verify",
+]
