@@ -21,7 +21,10 @@ class BacpacError(Exception):
 
 
 class NotAZipFile(BacpacError):
-    user_message = "Dit bestand is geen .bacpac-back-up: het is geen ZIP-archief."
+    user_message = (
+        "Dit bestand is geen .bacpac-back-up. Is het een back-up uit een ander programma (.ssb of .mdb)? "
+        "Gebruik dan 'Toevoegen → Bestaande administratie'."
+    )
 
 
 class SsbFileGiven(NotAZipFile):
