@@ -26,12 +26,14 @@ from .errors import (
 from .model import Column, ForeignKey, Index, Model, PrimaryKey, Table, UniqueConstraint, model_to_xml, parse_model
 from .reader import BacpacReader, DataPart, Inspection, Limits, Origin, TableSummary, open_bacpac, verify
 from .values import PreciseDatetime, PreciseTime, SqlVariant
+from .writer import BacpacWriter, write_bacpac
 
 __all__ = [
     "AccessDatabaseGiven",
     "ArchiveTooLarge",
     "BacpacError",
     "BacpacReader",
+    "BacpacWriter",
     "ChecksumMismatch",
     "Column",
     "CorruptData",
@@ -63,4 +65,5 @@ __all__ = [
     "open_bacpac",
     "parse_model",
     "verify",
+    "write_bacpac",
 ]
