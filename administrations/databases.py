@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
@@ -222,19 +223,32 @@ def _server_engine(location: DatabaseLocation) -> sa.Engine:
     return sa.create_engine(location.url(maintenance), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
 
 
-def database_exists(location: DatabaseLocation) -> bool:
-    if location.engine == DatabaseEngine.SQLITE:
-        return os.path.lexists(location.name)
+@contextlib.contextmanager
+def _maintenance_connection(location: DatabaseLocation) -> Iterator[sa.Connection]:
+    """An autocommit connection to the server's maintenance database; an unreachable server or a refused login
+    becomes a DatabaseError with a message for the user (the URL with its password is never in it)."""
     engine = _server_engine(location)
     try:
         with engine.connect() as conn:
-            if location.engine == DatabaseEngine.POSTGRESQL:
-                query = sa.text("SELECT 1 FROM pg_database WHERE datname = :name")
-            else:
-                query = sa.text("SELECT 1 WHERE DB_ID(:name) IS NOT NULL")
-            return conn.execute(query, {"name": location.name}).first() is not None
+            yield conn
+    except sa.exc.OperationalError as error:
+        raise DatabaseError(
+            _("De databaseserver is niet bereikbaar of weigert de aanmelding."),
+            f"{type(error).__name__} on {location.describe()}: {str(error.orig).splitlines()[0] if error.orig else ''}",
+        ) from None
     finally:
         engine.dispose()
+
+
+def database_exists(location: DatabaseLocation) -> bool:
+    if location.engine == DatabaseEngine.SQLITE:
+        return os.path.lexists(location.name)
+    with _maintenance_connection(location) as conn:
+        if location.engine == DatabaseEngine.POSTGRESQL:
+            query = sa.text("SELECT 1 FROM pg_database WHERE datname = :name")
+        else:
+            query = sa.text("SELECT 1 WHERE DB_ID(:name) IS NOT NULL")
+        return conn.execute(query, {"name": location.name}).first() is not None
 
 
 def database_create(location: DatabaseLocation) -> None:
@@ -257,22 +271,15 @@ def database_create(location: DatabaseLocation) -> None:
         return
     if database_exists(location):
         raise exists
-    engine = _server_engine(location)
-    try:
-        with engine.connect() as conn:
-            preparer = engine.dialect.identifier_preparer
-            try:
-                conn.execute(sa.text(f"CREATE DATABASE {preparer.quote_identifier(location.name)}"))
-            except sa.exc.ProgrammingError as error:
-                if "already exists" in str(error):
-                    raise exists from None
-                raise
-    except sa.exc.OperationalError as error:
-        raise DatabaseError(
-            _("De databaseserver is niet bereikbaar of weigert de aanmelding."), f"{type(error).__name__}: {error}"
-        ) from None
-    finally:
-        engine.dispose()
+    with _maintenance_connection(location) as conn:
+        name = conn.dialect.identifier_preparer.quote_identifier(location.name)
+        try:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        except sa.exc.ProgrammingError as error:
+            # Made by someone else between our check and our CREATE: still never reuse it.
+            if "already exists" in str(error):
+                raise exists from None
+            raise
 
 
 def database_connect(location: DatabaseLocation) -> sa.Engine:
@@ -289,13 +296,9 @@ def database_drop(location: DatabaseLocation) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(location.name + suffix)
         return
-    engine = _server_engine(location)
-    try:
-        with engine.connect() as conn:
-            name = engine.dialect.identifier_preparer.quote_identifier(location.name)
-            if location.engine == DatabaseEngine.POSTGRESQL:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            else:
-                conn.execute(sa.text(f"IF DB_ID(N'{location.name}') IS NOT NULL DROP DATABASE {name}"))
-    finally:
-        engine.dispose()
+    with _maintenance_connection(location) as conn:
+        name = conn.dialect.identifier_preparer.quote_identifier(location.name)
+        if location.engine == DatabaseEngine.POSTGRESQL:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        else:
+            conn.execute(sa.text(f"IF DB_ID(N'{location.name}') IS NOT NULL DROP DATABASE {name}"))

@@ -196,6 +196,9 @@ class Administration(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    restored_from = models.ForeignKey(
+        "backups.Backup", on_delete=models.SET_NULL, null=True, blank=True, related_name="restored_administrations"
+    )
 
     objects = AdministrationQuerySet.as_manager()
 

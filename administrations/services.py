@@ -34,6 +34,7 @@ class Target:
 
     location: str
     local_path: str = ""
+    # Network: the database name on the server. Online: empty for a fresh name, or the one chosen earlier.
     server: DatabaseServer | None = None
     database_name: str = ""
     login_method: str = ""
@@ -42,7 +43,7 @@ class Target:
 
     def database_location(self) -> DatabaseLocation:
         if self.location == Location.ONLINE:
-            return online_location()
+            return online_location(self.database_name or None)
         if self.location == Location.LOCAL:
             return local_location(self.local_path)
         if self.server is None:
