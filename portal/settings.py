@@ -194,6 +194,10 @@ CREDENTIALS_KEY = env_str("CREDENTIALS_KEY")
 # timeout > longest job, retry > timeout, one attempt only: our own Job table keeps the history and a failed
 # back-up is retried by a person, never silently twice.
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600)
+# A running job reports at least every few seconds; one silent this long lost its worker and is reaped.
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
+# Microsoft SqlPackage for SQL Server administrations; empty = use the native engine.
+SQLPACKAGE_PATH = env_str("SQLPACKAGE_PATH")
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER: dict = {
     "name": env_str("Q_CLUSTER_NAME", "portal"),

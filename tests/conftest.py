@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,10 @@ def _isolated_folders(settings: Any, tmp_path: Path) -> None:
     settings.LOCAL_ADMINISTRATIONS_ROOT = tmp_path / "local"
     settings.LOCAL_ADMINISTRATIONS_ROOT.mkdir()
     settings.ONLINE_DATABASE_URL = ""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    # Jobs run in-process when their transaction commits (tests use django_capture_on_commit_callbacks).
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
     settings.STORAGES = {
         **settings.STORAGES,
         "backups": {
@@ -89,6 +93,21 @@ def postgres_database_name(postgres_server: sa.URL) -> Iterator[str]:
     name = f"test_adm_{uuid.uuid4().hex[:12]}"
     yield name
     database_drop(_pg_location(postgres_server, name))
+
+
+@pytest.fixture
+def new_postgres_location(postgres_server: sa.URL) -> Iterator[Callable[[], DatabaseLocation]]:
+    """Make locations for fresh databases on the real server; all of them are dropped after the test."""
+    made: list[DatabaseLocation] = []
+
+    def make() -> DatabaseLocation:
+        location = _pg_location(postgres_server, f"test_adm_{uuid.uuid4().hex[:12]}")
+        made.append(location)
+        return location
+
+    yield make
+    for location in made:
+        database_drop(location)
 
 
 def _pg_location(url: sa.URL, name: str) -> DatabaseLocation:

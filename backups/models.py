@@ -1,0 +1,168 @@
+"""Back-ups and the jobs that make, verify and restore them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from administrations.models import Account, Administration, Membership
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class BackupQuerySet(models.QuerySet["Backup"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> BackupQuerySet:
+        """Back-ups in the overviews of the user's accounts (Overzicht Online Back-up). A back-up belongs to the
+        account that made it: a customer's own, or for firm staff the firm's."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        accounts = Membership.objects.filter(user_id=user.pk).values("account_id")
+        return self.filter(account_id__in=accounts)
+
+    def ready(self) -> BackupQuerySet:
+        return self.filter(status=Backup.Status.READY)
+
+    def in_overview(self) -> BackupQuerySet:
+        return self.filter(kept=True)
+
+
+class Backup(models.Model):
+    class Origin(models.TextChoices):
+        MANUAL = "manual", _("Handmatig")
+        UPLOAD = "upload", _("Geüpload")
+        AUTOMATIC_ON_DELETE = "automatic_on_delete", _("Automatisch bij verwijderen")
+        SCHEDULED = "scheduled", _("Gepland")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Wordt gemaakt")
+        READY = "ready", _("Klaar")
+        FAILED = "failed", _("Mislukt")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="backups")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.SET_NULL, null=True, blank=True, related_name="backups"
+    )
+    # The name at back-up time: the administration may be renamed or deleted later (R9).
+    administration_name = models.CharField(_("administratie"), max_length=200)
+    origin = models.CharField(_("herkomst"), max_length=30, choices=Origin.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    # In the Overzicht Online Back-up (R7, R11). Back-ups of local and network administrations are only handed
+    # to the browser (R10), and files uploaded for one restore only (R19) are not kept either.
+    kept = models.BooleanField(_("in het overzicht"), default=True)
+    file_name = models.CharField(_("bestand"), max_length=500, blank=True)
+    original_file_name = models.CharField(_("oorspronkelijke bestandsnaam"), max_length=255, blank=True)
+    size = models.BigIntegerField(_("grootte (bytes)"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    # What is inside: database name, export date, source server, tables with row counts (from the bacpac library).
+    summary = models.JSONField(_("inhoud"), default=dict, blank=True)
+    # The source administration's rights, bank connections, API connections and mailbox at back-up time, so that
+    # aftercare can draft its to-do list after a restore (R20–R24).
+    snapshot = models.JSONField(_("momentopname"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now, db_index=True)
+    ready_at = models.DateTimeField(_("klaar op"), null=True, blank=True)
+
+    objects = BackupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("back-up")
+        verbose_name_plural = _("back-ups")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="backup_overview")]
+        constraints = [
+            # Ready means complete and verified: a file, its size and its hash are all known.
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (~Q(file_name="") & Q(size__isnull=False) & ~Q(sha256="")),
+                name="ready_backup_has_verified_file",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.administration_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def unfinished(self) -> JobQuerySet:
+        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> JobQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(requested_by_id=user.pk)
+
+
+class Job(models.Model):
+    """One long piece of work with a status the user can follow. django-q2 runs it; this table is its history."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("Back-up maken")
+        RESTORE = "restore", _("Back-up terugzetten")
+        VERIFY_UPLOAD = "verify_upload", _("Upload controleren")
+        DELETE_ADMINISTRATION = "delete_administration", _("Administratie verwijderen")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("In de wachtrij")
+        RUNNING = "running", _("Bezig")
+        SUCCEEDED = "succeeded", _("Klaar")
+        FAILED = "failed", _("Mislukt")
+
+    kind = models.CharField(_("soort"), max_length=30, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="jobs")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    backup = models.ForeignKey(Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
+    result_administration = models.ForeignKey(
+        Administration, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    # Non-secret parameters (target location, name). Secrets never go here nor into task arguments.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    # An SQL password for a network restore, encrypted with CREDENTIALS_KEY; wiped when the job ends.
+    secret = models.BinaryField(null=True, blank=True, editable=False)
+    progress = models.PositiveSmallIntegerField(_("voortgang (%)"), default=0)
+    phase = models.CharField(_("fase"), max_length=200, blank=True)
+    user_message = models.TextField(_("melding voor de gebruiker"), blank=True)
+    log = models.TextField(_("logboek"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("pogingen"), default=0)
+    queued_at = models.DateTimeField(_("in de wachtrij sinds"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("gestart op"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("laatste teken van leven"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("klaar op"), null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("taak")
+        verbose_name_plural = _("taken")
+        ordering = ["-queued_at", "-pk"]
+        constraints = [
+            # One running export per administration at a time.
+            models.UniqueConstraint(
+                fields=["administration"],
+                condition=Q(kind="export", status__in=["queued", "running"]),
+                name="one_unfinished_export_per_administration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

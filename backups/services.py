@@ -1,0 +1,520 @@
+"""Back-up and restore as services: the views, the management commands and the tasks all come through here.
+
+Starting work (`backup_create`, `restore_start`, `administration_delete_start`, `backup_upload`) checks the rules
+and creates a Job row; the work itself runs in a django-q2 worker (`run_export`, `run_restore`, `run_delete`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from administrations.databases import DatabaseError, database_create, database_drop
+from administrations.models import Account, Administration, DatabaseEngine, DatabaseServer, Location
+from administrations.services import Target
+from backups import bacpac, credentials, storage
+from backups.engines import native
+from backups.engines.base import EngineError
+from backups.jobs import Reporter, job_enqueue, job_succeed, stale_before
+from backups.models import Backup, Job
+
+logger = logging.getLogger(__name__)
+
+# Sent when a restore has made its new administration; aftercare drafts its to-do list from it (R24).
+administration_restored = Signal()
+
+
+class BackupRefused(Exception):
+    """A request the rules do not allow; `user_message` says why, in Dutch."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+@contextlib.contextmanager
+def _work_file(suffix: str = ".bacpac") -> Iterator[Path]:
+    """A temporary file in the data folder (not /tmp: back-ups can be larger than a RAM-backed /tmp)."""
+    folder = Path(settings.DATA_DIR) / "work"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False)  # noqa: SIM115
+    handle.close()
+    path = Path(handle.name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _snapshot(administration: Administration) -> dict[str, Any]:
+    """What aftercare needs after a restore (R20–R23): who had rights, which banks, API connections, mailbox."""
+    rights = [
+        {
+            "grantee_kind": r.grantee_kind,
+            "user_id": r.user_id,
+            "username": r.user.username if r.user else None,
+            "firm_id": r.firm_id,
+            "firm_name": r.firm.name if r.firm else None,
+            "role": r.role,
+            "access_blocked": r.access_blocked,
+        }
+        for r in administration.rights.select_related("user", "firm")
+    ]
+    banks = [
+        {"id": b.pk, "bank": b.bank, "iban": b.iban, "status": b.status} for b in administration.bank_connections.all()
+    ]
+    apis = [{"id": a.pk, "partner": a.partner, "status": a.status} for a in administration.api_connections.all()]
+    mailbox = getattr(administration, "mailbox", None)
+    return {
+        "administration_id": administration.pk,
+        "location": administration.location,
+        "rights": rights,
+        "bank_connections": banks,
+        "api_connections": apis,
+        "mailbox": {"address": mailbox.address, "status": mailbox.status} if mailbox else None,
+    }
+
+
+def _sqlpackage() -> Any:
+    # Imported when needed: SqlPackage is only used for SQL Server administrations when SQLPACKAGE_PATH is set.
+    from backups.engines import sqlpackage
+
+    return sqlpackage
+
+
+def _engine_for(administration_engine: str) -> str:
+    if administration_engine == DatabaseEngine.MSSQL and _sqlpackage().is_available():
+        return "sqlpackage"
+    return "native"
+
+
+def _password(job: Job) -> str:
+    return credentials.decrypt(job.secret) if job.secret else ""
+
+
+# ------------------------------------------------------------------------------------------------ back-up
+
+
+def backup_create(
+    *,
+    administration: Administration,
+    user: User | None,
+    origin: str = Backup.Origin.MANUAL,
+    password: str = "",
+    enqueue: bool = True,
+) -> Job:
+    """Start a back-up of an administration (R7, R10). A second request while one runs joins the running job."""
+    if not administration.capabilities.can_create_backups:
+        raise BackupRefused(
+            _("Met het pakket %(package)s kun je geen back-ups maken.")
+            % {"package": administration.account.get_package_display()}
+        )
+    running = Job.objects.unfinished().filter(kind=Job.Kind.EXPORT, administration=administration).first()
+    if running is not None:
+        return running
+    with transaction.atomic():
+        backup = Backup.objects.create(
+            account=administration.account,
+            administration=administration,
+            administration_name=administration.name,
+            origin=origin,
+            kept=administration.location == Location.ONLINE or origin != Backup.Origin.MANUAL,
+            created_by=user,
+        )
+        try:
+            with transaction.atomic():
+                job = Job.objects.create(
+                    kind=Job.Kind.EXPORT,
+                    account=administration.account,
+                    administration=administration,
+                    backup=backup,
+                    requested_by=user,
+                    secret=credentials.encrypt(password) if password else None,
+                )
+        except IntegrityError:
+            # Another request started one between our check and our insert: join that one instead.
+            backup.delete()
+            return Job.objects.unfinished().get(kind=Job.Kind.EXPORT, administration=administration)
+        if enqueue:
+            job_enqueue(job)
+    return job
+
+
+def run_export(job: Job, report: Reporter) -> Backup:
+    backup, administration = job.backup, job.administration
+    if backup is None or administration is None:
+        raise EngineError(_("De administratie bestaat niet meer."), "export job without administration or backup")
+    export_into(backup, administration, report, password=_password(job))
+    job_succeed(job, phase=_("Back-up is klaar"))
+    return backup
+
+
+def export_into(backup: Backup, administration: Administration, report: Reporter, *, password: str = "") -> None:
+    """Export the administration into `backup`: written to a work file, verified with the bacpac library,
+    stored while hashing, and only then marked ready. On any failure the back-up is marked failed."""
+    location = administration.database_location()
+    if password:
+        location = replace(location, password=password)
+    try:
+        with _work_file() as work:
+            if _engine_for(location.engine) == "sqlpackage":
+                _sqlpackage().export(
+                    location=location, target_file=work, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
+                )
+            else:
+                native.export(location=location, target=work, database_name=administration.name, progress=report)
+            report(96, _("Back-up controleren"))
+            inspection = bacpac.verify(work)
+            report(97, _("Back-up opslaan"))
+            with work.open("rb") as handle:
+                stored = storage.store(handle, name=storage.final_name(backup.account_id))
+        Backup.objects.filter(pk=backup.pk).update(
+            status=Backup.Status.READY,
+            file_name=stored.name,
+            size=stored.size,
+            sha256=stored.sha256,
+            summary=inspection.to_dict(),
+            snapshot=_snapshot(administration),
+            ready_at=timezone.now(),
+        )
+    except Exception:
+        Backup.objects.filter(pk=backup.pk).update(status=Backup.Status.FAILED)
+        raise
+    finally:
+        backup.refresh_from_db()
+
+
+# ------------------------------------------------------------------------------------------------ upload
+
+
+def backup_upload(
+    *, account: Account, user: User | None, source: IO[bytes], file_name: str, kept: bool = True
+) -> Backup:
+    """Verify an uploaded file with the bacpac library and keep it as a ready back-up (R11). A refused file
+    raises bacpac.BacpacError (its user_message says why) and nothing is kept."""
+    if not account.capabilities.can_create_backups:
+        raise BackupRefused(
+            _("Met het pakket %(package)s kun je geen back-ups bewaren.") % {"package": account.get_package_display()}
+        )
+    lowered = file_name.lower()
+    if lowered.endswith((".ssb", ".mdb")):
+        raise BackupRefused(
+            _(
+                "Een %(kind)s-bestand kan niet worden teruggezet. Voeg het oorspronkelijke .mdb-bestand toe via "
+                "Toevoegen → Bestaande administratie."
+            )
+            % {"kind": ".ssb" if lowered.endswith(".ssb") else ".mdb"}
+        )
+    inspection = bacpac.verify(source)
+    source.seek(0)
+    stored = storage.store(source, name=storage.final_name(account.pk))
+    return Backup.objects.create(
+        account=account,
+        administration_name=inspection.database_name or Path(file_name).stem,
+        origin=Backup.Origin.UPLOAD,
+        status=Backup.Status.READY,
+        kept=kept,
+        original_file_name=Path(file_name).name[:255],
+        file_name=stored.name,
+        size=stored.size,
+        sha256=stored.sha256,
+        summary=inspection.to_dict(),
+        created_by=user,
+        ready_at=timezone.now(),
+    )
+
+
+def backup_delete(*, backup: Backup) -> None:
+    """Delete a back-up and its file (R8)."""
+    name = backup.file_name
+    backup.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+# ------------------------------------------------------------------------------------------------ restore
+
+
+def extra_online_cost(account: Account) -> Decimal | None:
+    """The monthly price a new online administration adds, or None when it is included (R17)."""
+    if account.online_administration_count() >= settings.INCLUDED_ONLINE_ADMINISTRATIONS:
+        return Decimal(settings.EXTRA_ONLINE_ADMINISTRATION_PRICE)
+    return None
+
+
+def restore_start(
+    *,
+    user: User | None,
+    account: Account,
+    backup: Backup,
+    name: str,
+    target: Target,
+    cost_confirmed: bool = False,
+    enqueue: bool = True,
+) -> Job:
+    """Start restoring a back-up as a NEW administration (R12, R15–R19). Checks what can be checked now; the
+    database itself is made by the job, which refuses any that already exists."""
+    if not account.capabilities.can_restore_backups:
+        raise BackupRefused(
+            _("Met het pakket %(package)s kun je geen back-ups terugzetten.")
+            % {"package": account.get_package_display()}
+        )
+    if not backup.is_ready:
+        raise BackupRefused(_("Deze back-up is nog niet klaar of is mislukt."))
+    name = name.strip()
+    if not name:
+        raise BackupRefused(_("Geef de nieuwe administratie een naam."))
+    if Administration.objects.filter(account=account, name=name).exists():
+        raise BackupRefused(
+            _(
+                "Er bestaat al een administratie met de naam ‘%(name)s’. Terugzetten maakt altijd een nieuwe administratie."
+            )
+            % {"name": name}
+        )
+    if target.location == Location.ONLINE and extra_online_cost(account) is not None and not cost_confirmed:
+        raise BackupRefused(
+            _("Bevestig eerst de extra kosten van %(price)s per maand voor deze online administratie.")
+            % {"price": f"€ {extra_online_cost(account):.2f}".replace(".", ",")}
+        )
+    if target.server is not None and target.server.account_id != account.pk:
+        raise BackupRefused(_("Kies een SQL-server die bij je account is geregistreerd."))
+    # Validates the local path, server, login method and database name now; an online target gets its fresh
+    # name here so that a clean-up after a dead worker can find it.
+    location = target.database_location()
+    database_name = target.database_name
+    if target.location == Location.ONLINE:
+        database_name = Path(location.name).name if location.engine == DatabaseEngine.SQLITE else location.name
+    job = Job.objects.create(
+        kind=Job.Kind.RESTORE,
+        account=account,
+        backup=backup,
+        requested_by=user,
+        params={
+            "name": name,
+            "location": target.location,
+            "local_path": target.local_path,
+            "server_id": target.server.pk if target.server else None,
+            "database_name": database_name,
+            "login_method": target.login_method,
+            "login_user": target.login_user,
+        },
+        secret=credentials.encrypt(target.password) if target.password else None,
+    )
+    if enqueue:
+        job_enqueue(job)
+    return job
+
+
+def _download_verified(backup: Backup, work: Path) -> None:
+    """Copy the stored file to `work`, checking its size and SHA-256 against what was recorded at creation."""
+    digest = hashlib.sha256()
+    size = 0
+    with work.open("wb") as out:
+        for chunk in storage.iter_chunks(backup.file_name):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    if size != backup.size or digest.hexdigest() != backup.sha256:
+        raise EngineError(
+            _("Het back-upbestand is beschadigd: het komt niet overeen met de controlesom van toen het werd gemaakt."),
+            f"stored file {backup.file_name}: size {size} sha256 {digest.hexdigest()} != {backup.size} {backup.sha256}",
+        )
+
+
+def run_restore(job: Job, report: Reporter) -> Administration:
+    backup = job.backup
+    if backup is None:
+        raise EngineError(_("De back-up bestaat niet meer."), "restore job without backup")
+    params = job.params
+    server = DatabaseServer.objects.filter(pk=params.get("server_id"), account=job.account).first()
+    target = Target(
+        location=params["location"],
+        local_path=params.get("local_path", ""),
+        server=server,
+        database_name=params.get("database_name", ""),
+        login_method=params.get("login_method", ""),
+        login_user=params.get("login_user", ""),
+        password=_password(job),
+    )
+    location = target.database_location()
+    with _work_file() as work:
+        report(1, _("Back-up ophalen en controleren"))
+        _download_verified(backup, work)
+        report(3, _("Nieuwe database aanmaken"))
+        database_create(location)  # refuses an existing one: nothing is ever overwritten
+        # From here on the target is ours: only now may a clean-up after a dead worker drop it.
+        params = {**params, "target_created": True}
+        Job.objects.filter(pk=job.pk).update(params=params)
+        try:
+            if _engine_for(location.engine) == "sqlpackage":
+                _sqlpackage().import_(
+                    source_file=work, location=location, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
+                )
+            else:
+                native.import_(source=work, location=location, progress=report)
+            with transaction.atomic():
+                from administrations.databases import stored_name
+
+                administration = Administration.objects.create(
+                    account=job.account,
+                    name=params["name"],
+                    location=target.location,
+                    engine=location.engine,
+                    database_name=stored_name(location, target.location),
+                    server=server,
+                    login_method=target.login_method,
+                    login_user=target.login_user,
+                    created_by=job.requested_by,
+                    restored_from=backup,
+                )
+                administration_restored.send(sender=Administration, administration=administration, backup=backup)
+        except IntegrityError:
+            database_drop(location)
+            raise EngineError(
+                _("Er bestaat inmiddels al een administratie met deze naam. Er is niets overschreven."),
+                "administration name taken during restore",
+            ) from None
+        except BaseException:
+            # A failed restore leaves nothing behind.
+            database_drop(location)
+            raise
+    job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
+    return administration
+
+
+# ------------------------------------------------------------------------------------------------ deleting (R9)
+
+
+def administration_delete_start(*, administration: Administration, user: User) -> Job:
+    """Delete an administration. An online one is first backed up automatically into the overview; if that
+    back-up fails, the administration stays (R9)."""
+    if not administration.is_managed_by(user):
+        raise BackupRefused(_("Alleen de hoofdgebruiker of een beheerder kan een administratie verwijderen."))
+    if administration.status == Administration.Status.DELETING:
+        existing = Job.objects.unfinished().filter(kind=Job.Kind.DELETE_ADMINISTRATION, administration=administration)
+        if existing.exists():
+            return existing.get()
+    with transaction.atomic():
+        Administration.objects.filter(pk=administration.pk).update(status=Administration.Status.DELETING)
+        job = Job.objects.create(
+            kind=Job.Kind.DELETE_ADMINISTRATION,
+            account=administration.account,
+            administration=administration,
+            requested_by=user,
+        )
+        job_enqueue(job)
+    return job
+
+
+def run_delete(job: Job, report: Reporter) -> None:
+    administration = job.administration
+    if administration is None:
+        job_succeed(job)
+        return
+    try:
+        if administration.location == Location.ONLINE:
+            backup = Backup.objects.create(
+                account=administration.account,
+                administration=administration,
+                administration_name=administration.name,
+                origin=Backup.Origin.AUTOMATIC_ON_DELETE,
+                created_by=job.requested_by,
+            )
+            Job.objects.filter(pk=job.pk).update(backup=backup)
+            job.backup = backup
+            try:
+                export_into(backup, administration, report)
+            except Exception as error:
+                raise EngineError(
+                    _("De automatische back-up is mislukt; de administratie is niet verwijderd."),
+                    f"automatic back-up before delete failed: {error}",
+                ) from error
+            location = administration.database_location()
+            report(99, _("Administratie verwijderen"))
+            database_drop(location)
+        administration.delete()
+    except BaseException:
+        Administration.objects.filter(pk=administration.pk).update(status=Administration.Status.ACTIVE)
+        raise
+    job_succeed(job, phase=_("Administratie verwijderd"))
+
+
+HANDLERS = {
+    Job.Kind.EXPORT: run_export,
+    Job.Kind.RESTORE: run_restore,
+    Job.Kind.DELETE_ADMINISTRATION: run_delete,
+}
+
+
+def cleanup_stale(job: Job) -> None:
+    """What a job whose worker died leaves behind: a pending back-up (failed now) and temporary files."""
+    if job.backup_id and job.kind in (Job.Kind.EXPORT, Job.Kind.DELETE_ADMINISTRATION):
+        Backup.objects.filter(pk=job.backup_id, status=Backup.Status.PENDING).update(status=Backup.Status.FAILED)
+    if job.kind == Job.Kind.DELETE_ADMINISTRATION and job.administration_id:
+        Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
+    if job.kind == Job.Kind.RESTORE:
+        _drop_half_made_target(job)
+    storage.delete_stale_temporary_files()
+    delete_stale_work_files()
+
+
+def delete_stale_work_files() -> None:
+    folder = Path(settings.DATA_DIR) / "work"
+    if not folder.exists():
+        return
+    cutoff = stale_before().timestamp()
+    for path in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def _drop_half_made_target(job: Job) -> None:
+    params = job.params
+    if not params.get("target_created"):
+        return  # the worker stopped before it made the database: whatever is there is not ours
+    if Administration.objects.filter(account=job.account, name=params.get("name")).exists():
+        return  # the restore finished its work; the database is the new administration's
+    try:
+        server = DatabaseServer.objects.filter(pk=params.get("server_id")).first()
+        target = Target(
+            location=params["location"],
+            local_path=params.get("local_path", ""),
+            server=server,
+            database_name=params.get("database_name", ""),
+            login_method=params.get("login_method", ""),
+            login_user=params.get("login_user", ""),
+        )
+        database_drop(target.database_location())
+    except (DatabaseError, KeyError):
+        logger.warning("could not drop the half-made target of job %s", job.pk)
+
+
+__all__ = [
+    "HANDLERS",
+    "BackupRefused",
+    "administration_delete_start",
+    "administration_restored",
+    "backup_create",
+    "backup_delete",
+    "backup_upload",
+    "extra_online_cost",
+    "restore_start",
+]
