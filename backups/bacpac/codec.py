@@ -211,6 +211,8 @@ _NAMESPACE: dict[str, Any] = {
     "_SqlVariant": SqlVariant,
     "_bad_length": _bad_length,
     "_PDT": PreciseDatetime.of,
+    "_Decimal": Decimal,
+    "_D40": _D40,
 }
 
 
@@ -245,6 +247,24 @@ def _value_expr(col: Column, at: str) -> str:
     return simple[t]
 
 
+def _value_lines(col: Column, at: str, v: str, ind: str) -> list[str]:
+    """Statements that set ``v`` to a fixed-width value at ``at``; the hot types are inlined (no call)."""
+    t = col.sql_type
+    if t == "datetime2":
+        return [
+            f"{ind}x = _U8(buf, {at})[0]",
+            f"{ind}t = x & 0xFFFFFFFFFF",
+            f"{ind}{v} = _DT_0001 + _td(x >> 40, 0, t // 10)",
+            f"{ind}if t % 10: {v} = _PDT({v}, t % 10)",
+        ]
+    if t in ("decimal", "numeric"):
+        return [
+            f"{ind}{v} = _Decimal(_from_bytes(buf[{at} + 3:{at} + 19], 'little')).scaleb(-buf[{at} + 1], _D40)",
+            f"{ind}if not buf[{at} + 2]: {v} = {v}.copy_negate()",
+        ]
+    return [f"{ind}{v} = {_value_expr(col, at)}"]
+
+
 def _var_expr(col: Column, piece: str) -> str:
     t = col.sql_type
     if t in _TEXT_TYPES:
@@ -258,7 +278,7 @@ def _decode_field(col: Column, k: int, layout: FieldLayout, ind: str) -> list[st
     v = f"v{k}"
     name = repr(col.name)
     if layout.kind == FIXED and not col.nullable:
-        return [f"{ind}{v} = {_value_expr(col, 'p')}", f"{ind}p += {layout.size}"]
+        return [*_value_lines(col, "p", v, ind), f"{ind}p += {layout.size}"]
     if layout.kind in (FIXED, FIXED1):
         return [
             f"{ind}n = buf[p]",
@@ -267,7 +287,7 @@ def _decode_field(col: Column, k: int, layout: FieldLayout, ind: str) -> list[st
             f"{ind}    p += 1",
             f"{ind}else:",
             f"{ind}    if n != {layout.size}: raise _bad_length({name}, n, {layout.size})",
-            f"{ind}    {v} = {_value_expr(col, 'p + 1')}",
+            *_value_lines(col, "p + 1", v, ind + "    "),
             f"{ind}    p += {layout.size + 1}",
         ]
     if layout.kind == CHARFIX:
@@ -652,7 +672,7 @@ def _encoder_source(table: Table, columns: list[Column], ns: dict[str, Any]) -> 
             assert lay.null_length is not None
             ns[f"_null{k}"] = lay.null_length.to_bytes(lay.size, "little")
             pieces.append(f"(_null{k} if {v} is None else _e{k}({v}))")
-    joined = " + ".join(pieces) if pieces else "b''"
+    joined = f"b''.join(({', '.join(pieces)},))" if len(pieces) > 1 else (pieces[0] if pieces else "b''")
     lines += [
         f"        data = {joined}",
         "        append(data)",

@@ -36,6 +36,7 @@ from .model import NS, Model, Table, parse_model
 
 _N = "{" + NS + "}"
 CHUNK = 1 << 20
+_WINDOW = 128 << 10
 _PART_RE = re.compile(r"^Data/([^/]+)/TableData-(\d+)-(\d+)\.BCP$")
 _JET_MAGIC = (b"Standard Jet DB", b"Standard ACE DB")
 
@@ -471,11 +472,18 @@ class BacpacReader:
                             rows_done += n
                             yield n
                         else:
-                            out: list[tuple[Any, ...]] = []
-                            p = decode(buf, 0, end, out)
-                            rows_done += len(out)
-                            if out:
-                                yield out
+                            # Decode in windows so that only a few thousand row tuples exist at a time.
+                            while p < end:
+                                out: list[tuple[Any, ...]] = []
+                                q = decode(buf, p, min(end, p + _WINDOW), out)
+                                if q == p:  # a row longer than the window, or the incomplete last row
+                                    q = decode(buf, p, end, out)
+                                rows_done += len(out)
+                                if out:
+                                    yield out
+                                if q == p:
+                                    break
+                                p = q
                         want = CHUNK
                         if p < end:
                             need = codec.row_end(buf, p, end)
