@@ -256,6 +256,20 @@ def fill(engine: sa.Engine, *, lines: int, seed: int = 12, progress: Callable[[i
         entry_lines: list[tuple] = []
         invoices: list[tuple] = []
         mutations: list[tuple] = []
+
+        def flush() -> int:
+            count = len(entry_lines)
+            for table, rows in (
+                (journaalposten, entries),
+                (journaalregels, entry_lines),
+                (facturen, invoices),
+                (bankmutaties, mutations),
+            ):
+                if rows:
+                    write(table, rows)
+                    rows.clear()
+            return count
+
         for entry, new_lines in _journal(lines, relation_count, rng):
             entries.append(entry)
             entry_lines.extend(new_lines)
@@ -291,24 +305,11 @@ def fill(engine: sa.Engine, *, lines: int, seed: int = 12, progress: Callable[[i
                         )
                     )
             if len(entry_lines) >= BATCH:
-                write(journaalposten, entries)
-                write(journaalregels, entry_lines)
-                written += len(entry_lines)
-                entries, entry_lines = [], []
+                # Invoices and payments point at entries: write them in the same flush, after the entries.
+                written += flush()
                 if progress:
                     progress(written)
-            if len(invoices) >= BATCH:
-                write(facturen, invoices)
-                write(bankmutaties, mutations)
-                invoices, mutations = [], []
-        if entries:
-            write(journaalposten, entries)
-            write(journaalregels, entry_lines)
-            written += len(entry_lines)
-        if invoices:
-            write(facturen, invoices)
-        if mutations:
-            write(bankmutaties, mutations)
+        written += flush()
         if conn.dialect.name == "postgresql":
             # Rows came in with their own ids: move each id sequence past them so new inserts work.
             for table in metadata.sorted_tables:

@@ -277,3 +277,15 @@ def test_a_network_administration_is_made_on_the_registered_server(
     assert database_exists(administration.database_location())
     with pytest.raises(DatabaseExists):
         administration_create(account=cast.account, name="Netwerk 2", target=target)
+
+
+@pytest.mark.postgres
+def test_demo_data_of_several_batches_keeps_every_reference_intact(postgres_server, postgres_database_name) -> None:
+    """Invoices refer to journal entries: batches must be written in an order PostgreSQL's foreign keys accept."""
+    location = pg_location(postgres_server, postgres_database_name)
+    database_create(location)
+    engine = database_connect(location)
+    bookkeeping.create_schema(engine)
+    assert bookkeeping.fill(engine, lines=bookkeeping.BATCH * 2 + 10) == bookkeeping.BATCH * 2 + 10
+    engine.dispose()
+    assert count_rows(location, "facturen") > 0
