@@ -54,7 +54,18 @@ class _HashingReader:
         return False
 
     def read(self, size: int = -1) -> bytes:
-        data = self._source.read(size)
+        # Fill the request: some uploaders (s3transfer) take a short read for the end of the file.
+        if size is None or size < 0:
+            data = self._source.read()
+        else:
+            pieces, wanted = [], size
+            while wanted > 0:
+                piece = self._source.read(wanted)
+                if not piece:
+                    break
+                pieces.append(piece)
+                wanted -= len(piece)
+            data = b"".join(pieces)
         self._hash.update(data)
         self.size += len(data)
         return data

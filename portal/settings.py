@@ -150,6 +150,7 @@ if BACKUP_S3_BUCKET:
             "file_overwrite": False,
             "default_acl": None,
             "querystring_auth": True,
+            "signature_version": "s3v4",
             "querystring_expire": env_int("BACKUP_S3_URL_EXPIRE_SECONDS", 300),
         },
     }
