@@ -1,0 +1,179 @@
+"""Benchmark the native engine against the reference tools, in one run, on this machine.
+
+Builds an administration of N journal lines in PostgreSQL and in SQLite, then measures export and import wall time
+and peak memory (max RSS of each process) of our engine against `pg_dump -Fc` / `pg_restore`, and against
+`sqlite3 .backup` + gzip / gunzip, and prints the ratios (ours ÷ reference; below 1.0 means we are faster).
+Every measured step runs in a process of its own, so peak memory is that step's alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from administrations import bookkeeping
+from administrations.databases import DatabaseLocation, database_connect, database_create, database_drop
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    peak_mb: float
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measurement:
+    """Run a command to completion: wall time and its own peak resident memory. GNU time reports the peak;
+    rusage of a child forked straight from this (large) process would count our own pages too."""
+    if not Path("/usr/bin/time").exists():
+        raise CommandError("GNU time ontbreekt (Debian-pakket 'time'); het meet het geheugengebruik per stap.")
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "maxrss_kb=%M", *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    errors = result.stderr.decode(errors="replace")
+    if result.returncode != 0:
+        raise CommandError(f"{' '.join(command[:3])} failed: {errors[-2000:]}")
+    peaks = [int(line.split("=", 1)[1]) for line in errors.splitlines() if line.startswith("maxrss_kb=")]
+    return Measurement(seconds, peaks[-1] / 1024 if peaks else float("nan"))
+
+
+def shell(command: str) -> list[str]:
+    return ["/bin/sh", "-c", command]
+
+
+class Command(BaseCommand):
+    help = "Meet export en import van de native engine tegen pg_dump/pg_restore en sqlite3 .backup + gzip."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--lines", type=int, default=100_000)
+        parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+        parser.add_argument("--skip-sqlite", action="store_true")
+        parser.add_argument("--skip-postgres", action="store_true")
+        # Internal: one measured step of our own engine, run in a child process.
+        parser.add_argument("--step", choices=["export", "import"], help="(internal)")
+        parser.add_argument("--location", help="(internal)")
+        parser.add_argument("--file", help="(internal)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["step"]:
+            self._step(options["step"], options["location"], options["file"])
+            return
+        lines = options["lines"]
+        work = Path(tempfile.mkdtemp(prefix="bench-"))
+        rows: list[tuple[str, Measurement, Measurement]] = []
+        try:
+            if not options["skip_postgres"]:
+                rows += self._postgres(sa.make_url(options["postgres"]), lines, work)
+            if not options["skip_sqlite"]:
+                rows += self._sqlite(lines, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.stdout.write(f"\n{lines:,} journaalregels\n")
+        self.stdout.write(f"{'stap':<34}{'ons (s)':>9}{'ref (s)':>9}{'ratio':>7}{'ons MB':>8}{'ref MB':>8}{'ratio':>7}")
+        for name, ours, reference in rows:
+            self.stdout.write(
+                f"{name:<34}{ours.seconds:>9.2f}{reference.seconds:>9.2f}{ours.seconds / reference.seconds:>7.2f}"
+                f"{ours.peak_mb:>8.0f}{reference.peak_mb:>8.0f}{ours.peak_mb / reference.peak_mb:>7.2f}"
+            )
+
+    # -- the two databases
+
+    def _postgres(self, server: sa.URL, lines: int, work: Path) -> list[tuple[str, Measurement, Measurement]]:
+        def location(name: str) -> DatabaseLocation:
+            return DatabaseLocation(
+                engine="postgresql", name=name, host=server.host or "", port=server.port, user=server.username or ""
+            )
+
+        suffix = uuid.uuid4().hex[:8]
+        source, ours_target, ref_target = (location(f"bench_{kind}_{suffix}") for kind in ("src", "ours", "ref"))
+        pg_env = {**os.environ, "PGHOST": server.host or "", "PGPORT": str(server.port or 5432)}
+        pg_env["PGUSER"] = server.username or "postgres"
+        try:
+            self.stdout.write(f"PostgreSQL-administratie met {lines:,} journaalregels vullen…")
+            self._fill(source, lines)
+            ours_file, ref_file = work / "pg.bacpac", work / "pg.dump"
+            export = self._ours("export", source, ours_file)
+            pg_dump = measure(["pg_dump", "-Fc", "-f", str(ref_file), source.name], env=pg_env)
+            database_create(ours_target)
+            database_create(ref_target)
+            restore = self._ours("import", ours_target, ours_file)
+            pg_restore = measure(["pg_restore", "-d", ref_target.name, str(ref_file)], env=pg_env)
+            self.stdout.write(
+                f"  bestanden: .bacpac {ours_file.stat().st_size / 1e6:.1f} MB, pg_dump {ref_file.stat().st_size / 1e6:.1f} MB"
+            )
+            return [
+                ("PostgreSQL export vs pg_dump -Fc", export, pg_dump),
+                ("PostgreSQL import vs pg_restore", restore, pg_restore),
+            ]
+        finally:
+            for loc in (source, ours_target, ref_target):
+                database_drop(loc)
+
+    def _sqlite(self, lines: int, work: Path) -> list[tuple[str, Measurement, Measurement]]:
+        source = DatabaseLocation(engine="sqlite", name=str(work / "src.sqlite3"))
+        self.stdout.write(f"SQLite-administratie met {lines:,} journaalregels vullen…")
+        self._fill(source, lines)
+        ours_file, ref_file = work / "sqlite.bacpac", work / "copy.sqlite3"
+        export = self._ours("export", source, ours_file)
+        backup = measure(shell(f"sqlite3 '{source.name}' \".backup '{ref_file}'\" && gzip -6 '{ref_file}'"))
+        ours_target = DatabaseLocation(engine="sqlite", name=str(work / "ours.sqlite3"))
+        database_create(ours_target)
+        restore = self._ours("import", ours_target, ours_file)
+        gunzip = measure(shell(f"gunzip -c '{ref_file}.gz' > '{work / 'ref.sqlite3'}'"))
+        return [
+            ("SQLite export vs .backup + gzip", export, backup),
+            ("SQLite import vs gunzip", restore, gunzip),
+        ]
+
+    def _fill(self, location: DatabaseLocation, lines: int) -> None:
+        database_create(location)
+        engine = database_connect(location)
+        try:
+            bookkeeping.create_schema(engine)
+            bookkeeping.fill(engine, lines=lines)
+        finally:
+            engine.dispose()
+
+    # -- our engine, one step per child process
+
+    def _ours(self, step: str, location: DatabaseLocation, file: Path) -> Measurement:
+        spec = f"{location.engine}|{location.name}|{location.host}|{location.port or ''}|{location.user}"
+        manage = Path(__file__).resolve().parents[3] / "manage.py"
+        command = [
+            sys.executable,
+            str(manage),
+            "bench_engines",
+            "--step",
+            step,
+            "--location",
+            spec,
+            "--file",
+            str(file),
+        ]
+        return measure(command)
+
+    def _step(self, step: str, spec: str, file: str) -> None:
+        from backups.engines import native
+
+        engine, name, host, port, user = spec.split("|")
+        location = DatabaseLocation(engine=engine, name=name, host=host, port=int(port) if port else None, user=user)
+        if step == "export":
+            native.export(location=location, target=file, database_name="bench")
+        else:
+            native.import_(source=file, location=location)
