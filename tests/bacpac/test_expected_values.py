@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from backups.bacpac import Column, SqlVariant, open_bacpac
+from backups.bacpac import Column, PreciseDatetime, SqlVariant, open_bacpac
 from backups.bacpac.values import ticks_of_time
 
 
@@ -97,7 +97,7 @@ def test_it_keeps_the_seventh_fractional_digit(bacpactod: Path) -> None:
     with open_bacpac(bacpactod) as bp:
         row = next(iter(bp.rows("dbo.DateTimeFields2")))
     datetime2 = row[4]
-    assert isinstance(datetime2, datetime)
+    assert isinstance(datetime2, PreciseDatetime)
     assert datetime2.extra_100ns == 7
     assert datetime2 != datetime(2003, 2, 1, 11, 22, 33, 123456)
     assert str(datetime2) == "2003-02-01 11:22:33.1234567"
