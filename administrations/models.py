@@ -105,6 +105,28 @@ class Membership(models.Model):
         return self.role in (self.Role.MAIN, self.Role.ADMINISTRATOR)
 
 
+ROLE_ORDER = {"main": 0, "administrator": 1, "standard": 2}
+
+
+def account_of(user: AbstractBaseUser | AnonymousUser) -> Account | None:
+    """The account a user acts for in the portal: where they are main user, else administrator, else member."""
+    if not user.is_authenticated:
+        return None
+    memberships = sorted(
+        Membership.objects.filter(user_id=user.pk).select_related("account"), key=lambda m: ROLE_ORDER[m.role]
+    )
+    return memberships[0].account if memberships else None
+
+
+def manages_account(user: AbstractBaseUser | AnonymousUser, account: Account) -> bool:
+    return bool(
+        user.is_authenticated
+        and Membership.objects.filter(
+            user_id=user.pk, account=account, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
+        ).exists()
+    )
+
+
 class Location(models.TextChoices):
     ONLINE = "online", _("Online")
     LOCAL = "local", _("Lokaal")

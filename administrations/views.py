@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from administrations.models import Administration
+from administrations.models import Administration, Membership, account_of
 
 
 def get_administration_or_404(request: HttpRequest, pk: int) -> Administration:
@@ -20,11 +20,23 @@ def administration_list(request: HttpRequest) -> HttpResponse:
     administrations = (
         Administration.objects.visible_to(request.user).select_related("account").order_by("account__name", "name")
     )
-    own_account_ids = set(request.user.memberships.values_list("account_id", flat=True))  # type: ignore[union-attr]
+    memberships = list(request.user.memberships.values_list("account_id", "role"))  # type: ignore[union-attr]
+    own_account_ids = {account_id for account_id, _ in memberships}
+    managed_account_ids = {
+        a for a, role in memberships if role in (Membership.Role.MAIN, Membership.Role.ADMINISTRATOR)
+    }
+    account = account_of(request.user)
     return render(
         request,
         "administrations/administration_list.html",
-        {"administrations": administrations, "own_account_ids": own_account_ids},
+        {
+            "administrations": administrations,
+            "own_account_ids": own_account_ids,
+            "managed_account_ids": managed_account_ids,
+            "can_restore": bool(
+                account and account.capabilities.can_restore_backups and account.pk in managed_account_ids
+            ),
+        },
     )
 
 

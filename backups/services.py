@@ -241,6 +241,48 @@ def backup_upload(
     )
 
 
+def upload_staging_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "uploads" / "staged"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def upload_start(*, account: Account, user: User, staged: Path, file_name: str, kept: bool = True) -> Job:
+    """Queue the verification of an uploaded file that was streamed to `staged` (R11, R19). The job verifies it
+    with the bacpac library and only then keeps it as a back-up; a refused file is deleted and nothing is kept."""
+    if not account.capabilities.can_create_backups:
+        staged.unlink(missing_ok=True)
+        raise BackupRefused(
+            _("Met het pakket %(package)s kun je geen back-ups bewaren.") % {"package": account.get_package_display()}
+        )
+    job = Job.objects.create(
+        kind=Job.Kind.VERIFY_UPLOAD,
+        account=account,
+        requested_by=user,
+        params={"staged": staged.name, "file_name": Path(file_name).name[:255], "kept": kept},
+    )
+    job_enqueue(job)
+    return job
+
+
+def run_verify_upload(job: Job, report: Reporter) -> Backup:
+    staged = upload_staging_folder() / Path(job.params["staged"]).name
+    try:
+        report(10, _("Bestand controleren"))
+        with staged.open("rb") as source:
+            backup = backup_upload(
+                account=job.account,
+                user=job.requested_by,
+                source=source,
+                file_name=job.params["file_name"],
+                kept=bool(job.params.get("kept", True)),
+            )
+    finally:
+        staged.unlink(missing_ok=True)
+    job_succeed(job, phase=_("Back-up gecontroleerd en bewaard"), backup=backup)
+    return backup
+
+
 def backup_delete(*, backup: Backup) -> None:
     """Delete a back-up and its file (R8)."""
     name = backup.file_name
@@ -458,6 +500,7 @@ def run_delete(job: Job, report: Reporter) -> None:
 
 HANDLERS = {
     Job.Kind.EXPORT: run_export,
+    Job.Kind.VERIFY_UPLOAD: run_verify_upload,
     Job.Kind.RESTORE: run_restore,
     Job.Kind.DELETE_ADMINISTRATION: run_delete,
 }
@@ -471,6 +514,8 @@ def cleanup_stale(job: Job) -> None:
         Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
     if job.kind == Job.Kind.RESTORE:
         _drop_half_made_target(job)
+    if job.kind == Job.Kind.VERIFY_UPLOAD:
+        (upload_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
     storage.delete_stale_temporary_files()
     delete_stale_work_files()
 

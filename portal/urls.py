@@ -13,4 +13,5 @@ urlpatterns = [
     path("taal/", include("django.conf.urls.i18n")),
     path("beheer/", admin.site.urls),
     path("administraties/", include("administrations.urls")),
+    path("back-ups/", include("backups.urls")),
 ]

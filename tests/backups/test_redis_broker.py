@@ -14,7 +14,7 @@ from django_q.signing import SignedPackage
 from administrations import bookkeeping
 from administrations.models import Location
 from administrations.services import Target, administration_create
-from backups.models import Backup, Job
+from backups.models import Job
 from backups.services import backup_create
 from backups.tasks import run_job
 from tests.conftest import require_service
@@ -63,4 +63,4 @@ def test_a_back_up_job_goes_through_redis_carrying_only_its_id(
 
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
-    assert Backup.objects.get(pk=job.backup_id).is_ready
+    assert job.backup is not None and job.backup.is_ready

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from administrations.databases import DatabaseError
+from administrations.models import Account, Administration, DatabaseServer, Location, LoginMethod
+from administrations.services import Target
+from backups.models import Backup
+from backups.services import extra_online_cost
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Back-upbestand (.bacpac)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".bacpac"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if name.endswith((".ssb", ".mdb")):
+            raise forms.ValidationError(
+                _(
+                    "Een %(kind)s-bestand kan niet worden teruggezet. Voeg het oorspronkelijke .mdb-bestand toe via "
+                    "Toevoegen → Bestaande administratie."
+                ),
+                params={"kind": ".ssb" if name.endswith(".ssb") else ".mdb"},
+                code="old_format",
+            )
+        if not name.endswith(".bacpac"):
+            raise forms.ValidationError(_("Kies een .bacpac-bestand."), code="extension")
+        if upload.size > settings.BACKUP_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                _("Dit bestand is groter dan de toegestane %(max)s GB."),
+                params={"max": f"{settings.BACKUP_UPLOAD_MAX_BYTES / 1024**3:g}"},
+                code="too_large",
+            )
+        if upload.size == 0:
+            raise forms.ValidationError(_("Dit bestand is leeg."), code="empty")
+        return upload
+
+
+class RestoreForm(forms.Form):
+    """Back-up terugzetten (R12, R15–R19): the target and the name of the NEW administration."""
+
+    name = forms.CharField(label=_("Naam van de nieuwe administratie"), max_length=200)
+    location = forms.ChoiceField(
+        label=_("Waar komt de administratie?"), choices=Location.choices, widget=forms.RadioSelect, initial="online"
+    )
+    local_path = forms.CharField(
+        label=_("Locatie van het administratiebestand"),
+        required=False,
+        help_text=_("Een map en bestandsnaam binnen de map voor lokale administraties, bijvoorbeeld 2024/bakkerij."),
+    )
+    server = forms.ModelChoiceField(label=_("SQL-server"), queryset=DatabaseServer.objects.none(), required=False)
+    database_name = forms.CharField(label=_("Naam van de nieuwe database"), required=False, max_length=63)
+    login_method = forms.ChoiceField(
+        label=_("Aanmelden met"),
+        choices=LoginMethod.choices,
+        widget=forms.RadioSelect,
+        initial=LoginMethod.WINDOWS,
+        required=False,
+    )
+    login_user = forms.CharField(label=_("Gebruikersnaam"), required=False, max_length=128)
+    password = forms.CharField(
+        label=_("Wachtwoord"), required=False, widget=forms.PasswordInput(render_value=False), strip=False
+    )
+    confirm_cost = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, account: Account, backup: Backup, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.backup = backup
+        server_field = self.fields["server"]
+        assert isinstance(server_field, forms.ModelChoiceField)
+        server_field.queryset = account.servers.all()
+        self.extra_cost = extra_online_cost(account)
+        if not self.is_bound:
+            self.initial["name"] = _("%(name)s (teruggezet %(date)s)") % {
+                "name": backup.administration_name,
+                "date": timezone.localdate().strftime("%d-%m-%Y"),
+            }
+        self.target: Target | None = None
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if Administration.objects.filter(account=self.account, name=name).exists():
+            raise forms.ValidationError(
+                _("Er bestaat al een administratie met deze naam. Terugzetten maakt altijd een nieuwe administratie.")
+            )
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        location = data.get("location")
+        if location == Location.LOCAL and not data.get("local_path"):
+            self.add_error("local_path", _("Kies waar het administratiebestand komt."))
+        if location == Location.NETWORK:
+            if not data.get("server"):
+                self.add_error("server", _("Kies een SQL-server."))
+            if not data.get("database_name"):
+                self.add_error("database_name", _("Geef de nieuwe database een naam."))
+            if data.get("login_method") == LoginMethod.SQL and not data.get("login_user"):
+                self.add_error("login_user", _("Vul de gebruikersnaam in."))
+        if location == Location.ONLINE and self.extra_cost is not None and not data.get("confirm_cost"):
+            self.add_error("confirm_cost", _("Bevestig de extra kosten om door te gaan."))
+        if self.errors or not location:
+            return data
+        network = location == Location.NETWORK
+        target = Target(
+            location=location,
+            local_path=data.get("local_path") or "",
+            server=data.get("server") if network else None,
+            database_name=(data.get("database_name") or "") if network else "",
+            login_method=(data.get("login_method") or "") if network else "",
+            login_user=(data.get("login_user") or "") if network else "",
+            password=(data.get("password") or "") if network else "",
+        )
+        try:
+            target.database_location()
+        except DatabaseError as error:
+            raise forms.ValidationError(error.user_message) from None
+        self.target = target
+        return data

@@ -1,0 +1,353 @@
+"""The back-up screens: make, follow, keep (Overzicht Online Back-up), download, upload, inspect, restore, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from administrations.databases import DatabaseError
+from administrations.models import Administration, Bank, Location, account_of, manages_account
+from administrations.views import get_administration_or_404
+from backups import storage
+from backups.forms import RestoreForm, UploadForm
+from backups.models import Backup, Job
+from backups.services import (
+    BackupRefused,
+    administration_delete_start,
+    backup_create,
+    backup_delete,
+    restore_start,
+    upload_staging_folder,
+    upload_start,
+)
+
+PAGE_SIZE = 25
+
+
+def get_backup_or_404(request: HttpRequest, pk: int) -> Backup:
+    queryset = Backup.objects.visible_to(request.user).select_related("account", "administration", "created_by")
+    return get_object_or_404(queryset, pk=pk)
+
+
+def get_job_or_404(request: HttpRequest, pk: int) -> Job:
+    queryset = Job.objects.visible_to(request.user).select_related(
+        "backup", "administration", "result_administration", "account"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect that also works for an HTMX request (which would otherwise swap the target page in)."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+# ------------------------------------------------------------------------------------------------ overview
+
+
+@login_required
+@require_GET
+def backup_list(request: HttpRequest) -> HttpResponse:
+    """Overzicht Online Back-up (R7, R8): a constant number of queries whatever the page size."""
+    backups = (
+        Backup.objects.visible_to(request.user)
+        .in_overview()
+        .select_related("administration", "created_by")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(backups, PAGE_SIZE).get_page(request.GET.get("pagina"))
+    account = account_of(request.user)
+    return render(
+        request,
+        "backups/backup_list.html",
+        {"page": page, "account": account, "can_upload": bool(account and account.capabilities.can_create_backups)},
+    )
+
+
+@login_required
+@require_GET
+def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One row of the overview; a back-up that is still being made polls this until it is ready."""
+    return render(request, "backups/partials/_backup_row.html", {"backup": get_backup_or_404(request, pk)})
+
+
+@login_required
+@require_GET
+def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bekijken: what is inside, from the inspection stored when the back-up was verified."""
+    backup = get_backup_or_404(request, pk)
+    summary = backup.summary or {}
+    tables = sorted(summary.get("tables", []), key=lambda t: (t.get("schema", ""), t.get("name", "")))
+    return render(request, "backups/backup_detail.html", {"backup": backup, "summary": summary, "tables": tables})
+
+
+def _verified_chunks(backup: Backup) -> Iterator[bytes]:
+    """Stream the stored file and check its SHA-256 on the way; a mismatch breaks the download off, so a damaged
+    file never arrives looking complete."""
+    digest = hashlib.sha256()
+    for chunk in storage.iter_chunks(backup.file_name):
+        digest.update(chunk)
+        yield chunk
+    if digest.hexdigest() != backup.sha256:
+        raise OSError(f"back-up {backup.pk}: stored file does not match its SHA-256")
+
+
+@login_required
+@require_GET
+def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    backup = get_backup_or_404(request, pk)
+    if not backup.is_ready:
+        raise Http404
+    try:
+        stored_size = storage.size_of(backup.file_name)
+    except (OSError, FileNotFoundError):
+        stored_size = -1
+    if stored_size != backup.size:
+        messages.error(
+            request, _("Het back-upbestand is niet compleet in de opslag. Neem contact op met de klantenservice.")
+        )
+        return redirect("backups:list")
+    download_name = f"{slugify(backup.administration_name) or 'administratie'}-{backup.created_at:%Y%m%d-%H%M}.bacpac"
+    url = storage.download_url(backup.file_name, download_name=download_name)
+    if url:
+        return HttpResponseRedirect(url)
+    response: HttpResponseBase = StreamingHttpResponse(
+        _verified_chunks(backup), content_type="application/octet-stream"
+    )
+    response["Content-Length"] = str(backup.size)
+    response["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """R8: deleting asks for confirmation first."""
+    backup = get_backup_or_404(request, pk)
+    if request.method == "POST":
+        backup_delete(backup=backup)
+        messages.success(request, _("De back-up van ‘%(name)s’ is verwijderd.") % {"name": backup.administration_name})
+        return _redirect(request, reverse("backups:list"))
+    return render(request, "backups/backup_confirm_delete.html", {"backup": backup})
+
+
+# ------------------------------------------------------------------------------------------------ making one
+
+
+@login_required
+@require_POST
+def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Back-up maken (R7, R10). An administration with a SnelStart Bankieren account first shows R6's warning."""
+    administration = get_administration_or_404(request, pk)
+    if not administration.capabilities.can_create_backups:
+        messages.error(
+            request,
+            _("Met het pakket %(package)s kun je geen back-ups maken.")
+            % {"package": administration.account.get_package_display()},
+        )
+        return _redirect(request, reverse("administrations:list"))
+    banking = administration.bank_connections.filter(bank=Bank.SNELSTART_BANKIEREN).exists()
+    if banking and request.POST.get("bankieren_begrepen") != "ja":
+        return render(request, "backups/backup_bank_warning.html", {"administration": administration})
+    try:
+        job = backup_create(administration=administration, user=request.user)  # type: ignore[arg-type]
+    except BackupRefused as refused:
+        messages.error(request, refused.user_message)
+        return _redirect(request, reverse("administrations:list"))
+    if administration.location == Location.ONLINE:
+        messages.info(request, _("De back-up wordt gemaakt. Hij staat hieronder zodra hij klaar is."))
+        return _redirect(request, reverse("backups:list"))
+    return _redirect(request, reverse("backups:job", args=[job.pk]))
+
+
+# ------------------------------------------------------------------------------------------------ jobs
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A job's progress. HTMX polls the fragment until the job is finished; without JavaScript the page refreshes."""
+    job = get_job_or_404(request, pk)
+    context = {"job": job}
+    if request.htmx:  # type: ignore[attr-defined]
+        response = render(request, "backups/partials/_job.html", context)
+        backup = job.backup
+        if (
+            job.kind == Job.Kind.EXPORT
+            and job.status == Job.Status.SUCCEEDED
+            and backup is not None
+            and not backup.kept
+            and request.GET.get("auto") == "1"
+        ):
+            # R10: a local or network back-up goes to the browser; the fragment keeps a link in case this is blocked.
+            response["HX-Redirect"] = reverse("backups:download", args=[backup.pk])
+        return response
+    return render(request, "backups/job_detail.html", context)
+
+
+# ------------------------------------------------------------------------------------------------ upload
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def backup_upload_view(request: HttpRequest) -> HttpResponse:
+    """Uploaden (R11), or a local file for one restore (R19, `?voor=terugzetten`): streamed to disk by Django's
+    temporary-file upload handler, checked for the obvious, then verified in a job."""
+    account = account_of(request.user)
+    for_restore = request.GET.get("voor") == "terugzetten"
+    if account is None or not account.capabilities.can_create_backups:
+        messages.error(request, _("Met je pakket kun je geen back-ups uploaden of terugzetten."))
+        return _redirect(request, reverse("administrations:list"))
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
+        _stage(upload, staged)
+        try:
+            job = upload_start(
+                account=account,
+                user=request.user,  # type: ignore[arg-type]
+                staged=staged,
+                file_name=upload.name,
+                kept=not for_restore,
+            )
+        except BackupRefused as refused:
+            form.add_error("file", refused.user_message)
+        else:
+            url = reverse("backups:job", args=[job.pk])
+            return _redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
+    template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"  # type: ignore[attr-defined]
+    return render(request, template, {"form": form, "for_restore": for_restore}, status=400 if form.errors else 200)
+
+
+def _stage(upload: object, staged: Path) -> None:
+    """Move Django's temporary upload file into the staging folder (a rename on the same disk, else a copy)."""
+    temporary = getattr(upload, "temporary_file_path", None)
+    if temporary is not None:
+        try:
+            os.link(temporary(), staged)
+            return
+        except OSError:
+            pass
+    with staged.open("wb") as out:
+        for chunk in upload.chunks():  # type: ignore[attr-defined]
+            out.write(chunk)
+
+
+# ------------------------------------------------------------------------------------------------ restore
+
+
+@login_required
+@require_GET
+def restore_choose(request: HttpRequest) -> HttpResponse:
+    """Step one of Back-up terugzetten: an online back-up from the overview (R15) or a local file (R19)."""
+    account = account_of(request.user)
+    if account is None or not account.capabilities.can_restore_backups or not manages_account(request.user, account):
+        messages.error(request, _("Met je pakket of rol kun je geen back-ups terugzetten."))
+        return _redirect(request, reverse("administrations:list"))
+    backups = (
+        Backup.objects.visible_to(request.user)
+        .in_overview()
+        .ready()
+        .filter(account=account)
+        .order_by("-created_at")[:50]
+    )
+    return render(request, "backups/restore_choose.html", {"backups": backups})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Back-up terugzetten (R12, R13, R15–R19): always as a NEW administration."""
+    backup = get_backup_or_404(request, pk)
+    account = backup.account
+    if not account.capabilities.can_restore_backups:
+        messages.error(
+            request,
+            _("Met het pakket %(package)s kun je geen back-ups terugzetten.")
+            % {"package": account.get_package_display()},
+        )
+        return _redirect(request, reverse("backups:list"))
+    if not manages_account(request.user, account):
+        raise Http404
+    if not backup.is_ready:
+        messages.error(request, _("Deze back-up is nog niet klaar of is mislukt."))
+        return _redirect(request, reverse("backups:list"))
+    form = RestoreForm(request.POST or None, account=account, backup=backup)
+    if request.method == "POST" and form.is_valid() and form.target is not None:
+        try:
+            job = restore_start(
+                user=request.user,  # type: ignore[arg-type]
+                account=account,
+                backup=backup,
+                name=form.cleaned_data["name"],
+                target=form.target,
+                cost_confirmed=form.cleaned_data["confirm_cost"],
+            )
+        except (BackupRefused, DatabaseError) as refused:
+            form.add_error(None, refused.user_message)
+        else:
+            return _redirect(request, reverse("backups:job", args=[job.pk]))
+    online_count = account.online_administration_count()
+    return render(
+        request,
+        "backups/restore_form.html",
+        {
+            "form": form,
+            "backup": backup,
+            "account": account,
+            "extra_cost": form.extra_cost,
+            "next_online_number": online_count + 1,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ deleting
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Verwijderen (R9): an online administration is backed up automatically first."""
+    administration: Administration = get_administration_or_404(request, pk)
+    if not administration.is_managed_by(request.user):
+        raise Http404
+    if request.method == "POST":
+        if request.POST.get("naam") != administration.name:
+            messages.error(request, _("Typ de naam van de administratie precies over om te bevestigen."))
+            return render(
+                request,
+                "administrations/administration_confirm_delete.html",
+                {"administration": administration},
+                status=400,
+            )
+        try:
+            job = administration_delete_start(administration=administration, user=request.user)  # type: ignore[arg-type]
+        except BackupRefused as refused:
+            messages.error(request, refused.user_message)
+            return _redirect(request, reverse("administrations:list"))
+        return _redirect(request, reverse("backups:job", args=[job.pk]))
+    return render(request, "administrations/administration_confirm_delete.html", {"administration": administration})

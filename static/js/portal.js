@@ -1,0 +1,29 @@
+// Upload progress for htmx 2 uploads: the bar fills while the browser sends the file.
+document.addEventListener("htmx:xhr:progress", function (event) {
+  var form = event.target.closest ? event.target.closest("form") : null;
+  var bar = form ? form.querySelector("progress[data-upload-progress]") : null;
+  if (!bar || !event.detail.lengthComputable) return;
+  var percent = Math.round((event.detail.loaded / event.detail.total) * 100);
+  bar.hidden = false;
+  bar.value = percent;
+  var label = form.querySelector("[data-upload-percent]");
+  if (label) label.textContent = percent + "%";
+});
+// Restore wizard: show only the fields of the chosen target.
+function showTargetFields(form) {
+  var chosen = form.querySelector("input[name=location]:checked");
+  form.querySelectorAll("[data-target-fields]").forEach(function (block) {
+    block.hidden = !chosen || block.getAttribute("data-target-fields") !== chosen.value;
+  });
+  var method = form.querySelector("input[name=login_method]:checked");
+  form.querySelectorAll("[data-sql-login]").forEach(function (block) {
+    block.hidden = !method || method.value !== "sql";
+  });
+}
+document.addEventListener("change", function (event) {
+  var form = event.target.closest && event.target.closest("form[data-restore]");
+  if (form) showTargetFields(form);
+});
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-restore]").forEach(showTargetFields);
+});
