@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 
-.PHONY: demo test install install-dev
+.PHONY: demo test install install-dev browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "Chromium ontbreekt: installeer het Debian-pakket 'chromium' (browsertests worden anders overgeslagen)."; fi; }
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -36,7 +42,7 @@ demo: install
 
 # Lint, format check, types, then the whole test suite; in CI (CI=true) once more with the portal database on the
 # PostgreSQL server, which must then be there.
-test: install-dev
+test: install-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .

@@ -62,3 +62,9 @@ def test_customers_cannot_enter_the_admin(client, cast) -> None:
     client.force_login(cast.owner)
     response = client.get("/beheer/")
     assert response.status_code == 302 and "/beheer/login/" in response.url
+
+
+def test_the_portal_is_dutch_even_when_the_browser_asks_for_english(client, cast) -> None:
+    client.force_login(cast.owner)
+    body = client.get("/administraties/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
+    assert '<html lang="nl">' in body and "Administraties" in body
