@@ -459,14 +459,14 @@ def _executable(sqlpackage: str | None) -> str:
 
 
 def _tables_in(source_file: Path) -> int | None:
-    """How many tables the import will print a line for: tables with data in the bacpac. Read with our own library;
-    a checksum mismatch fails here already (SqlPackage would refuse the file too), other doubts are left to
-    SqlPackage, with progress estimated instead."""
+    """How many tables the import will report: the tables in the bacpac's model, read with our own library (empty
+    tables included; whether SqlPackage prints a line for those is not known here, so the count is an estimate). A
+    checksum mismatch fails here already, as SqlPackage would; other doubts are left to SqlPackage."""
     from backups.bacpac import BacpacError, ChecksumMismatch, open_bacpac
 
     try:
         with open_bacpac(source_file) as bacpac:
-            return sum(1 for table in bacpac.tables if bacpac.parts(table))
+            return len(bacpac.tables)
     except ChecksumMismatch as error:
         raise SqlPackageFailed(
             _("Het back-upbestand is beschadigd: de controlesom klopt niet."), f"{source_file.name}: {error.detail}"
