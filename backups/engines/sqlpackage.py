@@ -330,9 +330,13 @@ def _run(command: list[str], *, timeout_seconds: int, on_line: _TableProgress) -
 
     def pump() -> None:
         assert process.stdout is not None
-        for raw in process.stdout:
-            received.put(raw.rstrip("\r\n"))
-        received.put(None)
+        try:
+            for raw in process.stdout:
+                received.put(raw.rstrip("\r\n"))
+        except (OSError, ValueError):
+            pass  # the pipe went away under us; what was read is kept, and the end is signalled below
+        finally:
+            received.put(None)
 
     reader = threading.Thread(target=pump, name=f"sqlpackage-{process.pid}", daemon=True)
     reader.start()
