@@ -14,6 +14,7 @@ from administrations.models import (
     Membership,
     Right,
 )
+from aftercare.models import AftercareItem
 
 
 class MembershipInline(admin.TabularInline):
@@ -72,6 +73,15 @@ class MailboxInline(admin.StackedInline):
     extra = 0
 
 
+class AftercareInline(admin.TabularInline):
+    model = AftercareItem
+    extra = 0
+    fields = ("title", "kind", "status", "resolved_by", "resolved_at")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "Nazorg na terugzetten"
+
+
 @admin.register(Administration)
 class AdministrationAdmin(admin.ModelAdmin):
     list_display = ["name", "account", "location", "engine", "status", "created_at"]
@@ -81,7 +91,7 @@ class AdministrationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["account", "server", "created_by"]
     readonly_fields = ["created_at"]
     date_hierarchy = "created_at"
-    inlines = [RightInline, BankConnectionInline, ApiConnectionInline, MailboxInline]
+    inlines = [RightInline, BankConnectionInline, ApiConnectionInline, MailboxInline, AftercareInline]
 
 
 @admin.register(Right)

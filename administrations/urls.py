@@ -8,4 +8,6 @@ app_name = "administrations"
 urlpatterns = [
     path("", views.administration_list, name="list"),
     path("<int:pk>/", views.administration_detail, name="detail"),
+    path("<int:pk>/rechten/", views.right_list, name="rights"),
+    path("<int:pk>/rechten/<int:right_pk>/<slug:action>/", views.right_change, name="right_change"),
 ]

@@ -14,4 +14,5 @@ urlpatterns = [
     path("beheer/", admin.site.urls),
     path("administraties/", include("administrations.urls")),
     path("back-ups/", include("backups.urls")),
+    path("nazorg/", include("aftercare.urls")),
 ]

@@ -1,0 +1,243 @@
+"""Drafting the to-do list after a restore (R24) and working it off in one or two clicks (R20–R23)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from administrations.models import (
+    Account,
+    Administration,
+    ApiConnection,
+    Bank,
+    BankConnection,
+    Mailbox,
+    Membership,
+    Package,
+    Right,
+)
+from aftercare.models import AftercareItem
+from backups.models import Backup
+
+RELINK_BANKS = {Bank.ABN_AMRO, Bank.KNAB}
+REQUEST_BANKS = {Bank.ING, Bank.TRIODOS, Bank.RABOBANK, Bank.OTHER}
+
+
+class AftercareError(Exception):
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+def _rights_of_account(account: Account) -> list[dict[str, Any]]:
+    """Without a snapshot (an uploaded file): everyone who has a right on any of the account's administrations."""
+    seen: set[tuple[str, int]] = set()
+    rights = []
+    for right in Right.objects.filter(administration__account=account).order_by("pk"):
+        key = ("firm", right.firm_id) if right.firm_id else ("user", right.user_id or 0)
+        if key in seen:
+            continue
+        seen.add(key)
+        rights.append(
+            {"grantee_kind": right.grantee_kind, "user_id": right.user_id, "firm_id": right.firm_id, "role": right.role}
+        )
+    return rights
+
+
+def aftercare_draft(*, administration: Administration, backup: Backup | None) -> list[AftercareItem]:
+    """Draft the to-do list of a restored administration from the back-up's snapshot of its source (or, for an
+    uploaded file, from what the owning account has). Rights come back blocked, so nobody sees the copy before
+    the owner decides (R20)."""
+    snapshot = (backup.snapshot if backup is not None else None) or {}
+    main_users = set(
+        Membership.objects.filter(account=administration.account, role=Membership.Role.MAIN).values_list(
+            "user_id", flat=True
+        )
+    )
+    items: list[AftercareItem] = []
+
+    def add(kind: str, title: str, **links: Any) -> None:
+        items.append(AftercareItem(administration=administration, kind=kind, title=title, position=len(items), **links))
+
+    User = get_user_model()
+    # A snapshot says exactly who had rights (possibly nobody); without one, ask the account.
+    rights = snapshot.get("rights", []) if snapshot else _rights_of_account(administration.account)
+    for data in rights:
+        if data.get("firm_id"):
+            firm = Account.objects.filter(pk=data["firm_id"], package=Package.ACCOUNTANT).first()
+            if firm is None:
+                continue
+            right, _created = Right.objects.get_or_create(
+                administration=administration,
+                firm=firm,
+                defaults={
+                    "grantee_kind": Right.Grantee.FIRM,
+                    "role": data.get("role") or Right.Role.BOOKKEEPING,
+                    "access_blocked": True,
+                },
+            )
+            grantee = firm.name
+        else:
+            user = User.objects.filter(pk=data.get("user_id") or 0, is_active=True).first()
+            if user is None or user.pk in main_users:
+                continue
+            right, _created = Right.objects.get_or_create(
+                administration=administration,
+                user=user,
+                defaults={
+                    "grantee_kind": data["grantee_kind"],
+                    "role": data.get("role") or Right.Role.BOOKKEEPING,
+                    "access_blocked": True,
+                },
+            )
+            grantee = user.get_full_name() or user.username
+        add(
+            AftercareItem.Kind.RIGHT,
+            _("Rechten nalopen: %(grantee)s (%(kind)s)")
+            % {"grantee": grantee, "kind": right.get_grantee_kind_display()},
+            right=right,
+        )
+
+    for data in snapshot.get("api_connections", []):
+        api_connection = ApiConnection.objects.create(
+            administration=administration, partner=data["partner"], status=ApiConnection.Status.KEY_NEEDED
+        )
+        add(
+            AftercareItem.Kind.API_CONNECTION,
+            _("Nieuwe API-sleutel voor %(partner)s") % {"partner": data["partner"]},
+            api_connection=api_connection,
+        )
+
+    for data in snapshot.get("bank_connections", []):
+        bank, iban = data["bank"], data["iban"]
+        label = Bank(bank).label
+        if bank == Bank.SNELSTART_BANKIEREN:
+            add(
+                AftercareItem.Kind.BANK_SUPPORT,
+                _("SnelStart Bankieren %(iban)s: neem contact op met de klantenservice") % {"iban": iban},
+            )
+            continue
+        status = BankConnection.Status.RELINK_NEEDED if bank in RELINK_BANKS else BankConnection.Status.REQUEST_NEEDED
+        connection = BankConnection.objects.create(administration=administration, bank=bank, iban=iban, status=status)
+        if bank in RELINK_BANKS:
+            add(
+                AftercareItem.Kind.BANK_RELINK,
+                _("%(bank)s %(iban)s opnieuw koppelen") % {"bank": label, "iban": iban},
+                bank_connection=connection,
+                source_bank_connection=BankConnection.objects.filter(pk=data.get("id")).first(),
+            )
+        else:
+            add(
+                AftercareItem.Kind.BANK_REQUEST,
+                _("%(bank)s %(iban)s opnieuw aanvragen via de website van de bank") % {"bank": label, "iban": iban},
+                bank_connection=connection,
+            )
+
+    mailbox = snapshot.get("mailbox")
+    if mailbox:
+        Mailbox.objects.update_or_create(
+            administration=administration,
+            defaults={"address": mailbox["address"], "status": Mailbox.Status.SETUP_NEEDED},
+        )
+        add(AftercareItem.Kind.MAILBOX, _("Mailbox %(address)s opnieuw instellen") % {"address": mailbox["address"]})
+
+    return AftercareItem.objects.bulk_create(items)
+
+
+def _resolve(item: AftercareItem, user: User, status: str = AftercareItem.Status.DONE) -> None:
+    item.status = status
+    item.resolved_by = user
+    item.resolved_at = timezone.now()
+    item.save(update_fields=["status", "resolved_by", "resolved_at"])
+
+
+def _require_open(item: AftercareItem, kind: str) -> None:
+    if item.kind != kind:
+        raise AftercareError(_("Deze actie hoort niet bij deze taak."))
+    if not item.is_open:
+        raise AftercareError(_("Deze taak is al afgehandeld."))
+
+
+def right_grant(*, item: AftercareItem, user: User) -> None:
+    """Toegang geven: unblock the right; the grantee sees the administration at once."""
+    _require_open(item, AftercareItem.Kind.RIGHT)
+    if item.right is None:
+        raise AftercareError(_("Dit recht bestaat niet meer."))
+    Right.objects.filter(pk=item.right.pk).update(access_blocked=False)
+    _resolve(item, user)
+
+
+def right_remove(*, item: AftercareItem, user: User) -> None:
+    _require_open(item, AftercareItem.Kind.RIGHT)
+    with transaction.atomic():
+        if item.right_id is not None:
+            Right.objects.filter(pk=item.right_id).delete()
+            item.right = None
+        _resolve(item, user)
+
+
+def api_key_generate(*, item: AftercareItem, user: User) -> str:
+    """A new key for the new administration (R21): returned once to show, only its hash is stored."""
+    _require_open(item, AftercareItem.Kind.API_CONNECTION)
+    connection = item.api_connection
+    if connection is None:
+        raise AftercareError(_("Deze koppeling bestaat niet meer."))
+    key = connection.set_new_key()
+    with transaction.atomic():
+        connection.save(update_fields=["key_hash", "key_hint", "status"])
+        _resolve(item, user)
+    return key
+
+
+def bank_relink(*, item: AftercareItem, user: User) -> None:
+    """Koppel opnieuw (ABN AMRO, Knab, R22): the bank feed moves to the new administration; the old
+    administration's link stops, so exactly one administration receives the bank's transactions."""
+    _require_open(item, AftercareItem.Kind.BANK_RELINK)
+    connection = item.bank_connection
+    if connection is None:
+        raise AftercareError(_("Deze bankkoppeling bestaat niet meer."))
+    with transaction.atomic():
+        BankConnection.objects.filter(
+            administration__account=item.administration.account,
+            iban=connection.iban,
+            status=BankConnection.Status.ACTIVE,
+        ).exclude(pk=connection.pk).update(status=BankConnection.Status.INACTIVE)
+        connection.status = BankConnection.Status.ACTIVE
+        connection.save(update_fields=["status"])
+        _resolve(item, user)
+
+
+def bank_requested(*, item: AftercareItem, user: User) -> None:
+    """The user requested the connection again at the bank's website (ING, Triodos, Rabobank, R22)."""
+    _require_open(item, AftercareItem.Kind.BANK_REQUEST)
+    with transaction.atomic():
+        if item.bank_connection is not None:
+            BankConnection.objects.filter(pk=item.bank_connection.pk).update(status=BankConnection.Status.ACTIVE)
+        _resolve(item, user)
+
+
+def mailbox_setup(*, item: AftercareItem, user: User, address: str) -> None:
+    """Set the mailbox up again (R23)."""
+    _require_open(item, AftercareItem.Kind.MAILBOX)
+    with transaction.atomic():
+        Mailbox.objects.update_or_create(
+            administration=item.administration, defaults={"address": address, "status": Mailbox.Status.ACTIVE}
+        )
+        _resolve(item, user)
+
+
+def item_done(*, item: AftercareItem, user: User) -> None:
+    """Mark a to-do done that has no action of its own here (contacting support about SnelStart Bankieren)."""
+    _require_open(item, AftercareItem.Kind.BANK_SUPPORT)
+    _resolve(item, user)
+
+
+def item_dismiss(*, item: AftercareItem, user: User) -> None:
+    if not item.is_open:
+        raise AftercareError(_("Deze taak is al afgehandeld."))
+    _resolve(item, user, AftercareItem.Status.DISMISSED)

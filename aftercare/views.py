@@ -1,0 +1,78 @@
+"""The aftercare panel of a restored administration and its one-click actions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from administrations.models import Administration
+from administrations.views import get_administration_or_404
+from aftercare import services
+from aftercare.forms import MailboxForm
+from aftercare.models import AftercareItem
+
+
+def panel_context(administration: Administration, **extra: object) -> dict[str, object]:
+    items = list(
+        AftercareItem.objects.filter(administration=administration).select_related(
+            "right__user", "right__firm", "api_connection", "bank_connection"
+        )
+    )
+    done = sum(1 for item in items if not item.is_open)
+    return {"administration": administration, "items": items, "done": done, "total": len(items), **extra}
+
+
+@login_required
+@require_GET
+def aftercare_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    administration = get_administration_or_404(request, pk)
+    if not administration.is_managed_by(request.user):
+        raise Http404
+    context = panel_context(administration)
+    template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+ACTIONS = {
+    "toegang-geven": services.right_grant,
+    "recht-verwijderen": services.right_remove,
+    "opnieuw-koppelen": services.bank_relink,
+    "aangevraagd": services.bank_requested,
+    "afgerond": services.item_done,
+    "niet-nodig": services.item_dismiss,
+}
+
+
+@login_required
+@require_POST
+def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    item = get_object_or_404(AftercareItem.objects.select_related("administration"), pk=pk)
+    administration = get_administration_or_404(request, item.administration_id)
+    if not administration.is_managed_by(request.user):
+        raise Http404
+    user = request.user
+    extra: dict[str, object] = {}
+    try:
+        if action == "sleutel":
+            extra["new_key"] = services.api_key_generate(item=item, user=user)  # type: ignore[arg-type]
+            extra["new_key_item"] = item.pk
+        elif action == "mailbox":
+            form = MailboxForm(request.POST)
+            if not form.is_valid():
+                extra["mailbox_error"] = form.errors["address"][0]
+            else:
+                services.mailbox_setup(item=item, user=user, address=form.cleaned_data["address"])  # type: ignore[arg-type]
+        elif action in ACTIONS:
+            ACTIONS[action](item=item, user=user)  # type: ignore[operator,arg-type]
+        else:
+            raise Http404
+    except services.AftercareError as error:
+        extra["error"] = error.user_message
+    if request.htmx or extra:  # type: ignore[attr-defined]
+        # The key is shown once, in this answer only; a plain form post shows it on the page it renders.
+        template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
+        status = 400 if "error" in extra or "mailbox_error" in extra else 200
+        return render(request, template, panel_context(administration, **extra), status=status)
+    return redirect("aftercare:panel", pk=administration.pk)
