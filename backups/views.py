@@ -6,6 +6,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from django.contrib import messages
@@ -100,7 +101,14 @@ def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     backup = get_backup_or_404(request, pk)
     summary = backup.summary or {}
     tables = sorted(summary.get("tables", []), key=lambda t: (t.get("schema", ""), t.get("name", "")))
-    return render(request, "backups/backup_detail.html", {"backup": backup, "summary": summary, "tables": tables})
+    exported = (summary.get("origin") or {}).get("export_started_at")
+    context = {
+        "backup": backup,
+        "summary": summary,
+        "tables": tables,
+        "export_started_at": datetime.fromisoformat(exported) if exported else None,
+    }
+    return render(request, "backups/backup_detail.html", context)
 
 
 def _verified_chunks(backup: Backup) -> Iterator[bytes]:

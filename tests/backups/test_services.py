@@ -514,3 +514,34 @@ def test_the_reaper_drops_a_half_made_restore_target_but_never_a_database_it_did
     assert sorted(reap_jobs()) == sorted(jobs)
     assert existing.read_bytes() == b"niet van ons"
     assert not half.exists()
+
+
+@pytest.mark.postgres
+def test_r2_back_ups_can_be_made_of_online_local_and_network_administrations(
+    cast, postgres_server, postgres_database_name, run_on_commit
+) -> None:
+    cast.server.host, cast.server.port = postgres_server.host, postgres_server.port
+    cast.server.save()
+    targets = {
+        "online": Target(Location.ONLINE),
+        "local": Target(Location.LOCAL, local_path="r2/lokaal"),
+        "network": Target(
+            Location.NETWORK,
+            server=cast.server,
+            database_name=postgres_database_name,
+            login_method=LoginMethod.WINDOWS,
+            login_user=postgres_server.username,
+        ),
+    }
+    for name, target in targets.items():
+        administration = administration_create(
+            account=cast.account,
+            name=f"R2 {name}",
+            target=target,
+            populate=lambda engine: bookkeeping.fill(engine, lines=30),
+        )
+        job = run_on_commit(backup_create, administration=administration, user=cast.owner)
+        assert job.status == Job.Status.SUCCEEDED, (name, job.log)
+        backup = Backup.objects.get(pk=job.backup_id)
+        assert {t["name"]: t["rows"] for t in backup.summary["tables"]}["journaalregels"] == 30
+        assert backup.kept == (name == "online")  # R10: local and network back-ups go to the browser

@@ -47,12 +47,11 @@ def test_traced_memory_stays_small_and_does_not_grow_with_the_row_count(tmp_path
     # tracemalloc makes every allocation several times slower, so this one uses 100,000 rows; the test below
     # runs a million rows at full speed and watches the process's peak RSS instead.
     small_peak, _ = _round_trip(tmp_path / "small.bacpac", 10_000)
-    big_peak, seconds = _round_trip(tmp_path / "big.bacpac", 100_000)
+    big_peak, _ = _round_trip(tmp_path / "big.bacpac", 100_000)
 
     assert big_peak < 50 * 1024 * 1024
     # Ten times the rows may not need noticeably more memory: the data is never held whole.
     assert big_peak < small_peak * 1.5 + 2 * 1024 * 1024, (small_peak, big_peak)
-    assert seconds < 120
 
 
 def _bench(rows: int) -> dict[str, int]:

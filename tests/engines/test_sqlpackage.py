@@ -394,7 +394,8 @@ def test_a_hang_is_killed_at_the_time_limit(
         run(action, tmp_path, windows_location(), timeout_seconds=2)
 
     elapsed = time.monotonic() - started
-    assert 2 <= elapsed < 2 + sqlpackage.KILL_GRACE_SECONDS + 2
+    # Not before the limit; the upper bound only tells "killed" from "hung" and is far above any machine's jitter.
+    assert 2 <= elapsed < 60
     assert caught.value.user_message == message
     assert "time limit of 2 s" in caught.value.detail
 
