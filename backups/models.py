@@ -37,6 +37,7 @@ class Backup(models.Model):
         MANUAL = "manual", _("Handmatig")
         UPLOAD = "upload", _("Geüpload")
         AUTOMATIC_ON_DELETE = "automatic_on_delete", _("Automatisch bij verwijderen")
+        AUTOMATIC_ON_REVOKE = "automatic_on_revoke", _("Automatisch bij intrekken rechten")
         SCHEDULED = "scheduled", _("Gepland")
 
     class Status(models.TextChoices):
@@ -67,6 +68,16 @@ class Backup(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A back-up an accountancy firm made of a client's administration lives in the firm's overview (`account`) and
+    # is labelled with the client; the client sees that it was made, not the file.
+    client_account = models.ForeignKey(
+        Account,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="backups_by_firms",
+        verbose_name=_("klant"),
+    )
     created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now, db_index=True)
     ready_at = models.DateTimeField(_("klaar op"), null=True, blank=True)
 
@@ -77,6 +88,7 @@ class Backup(models.Model):
         verbose_name_plural = _("back-ups")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["account", "-created_at"], name="backup_overview")]
+        permissions = [("download_backup", _("Mag back-ups downloaden voor onderzoek"))]
         constraints = [
             # Ready means complete and verified: a file, its size and its hash are all known.
             models.CheckConstraint(
@@ -111,6 +123,7 @@ class Job(models.Model):
         RESTORE = "restore", _("Back-up terugzetten")
         VERIFY_UPLOAD = "verify_upload", _("Upload controleren")
         DELETE_ADMINISTRATION = "delete_administration", _("Administratie verwijderen")
+        IMPORT_MDB = "import_mdb", _("Bestaande administratie toevoegen")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("In de wachtrij")
@@ -151,6 +164,10 @@ class Job(models.Model):
         verbose_name = _("taak")
         verbose_name_plural = _("taken")
         ordering = ["-queued_at", "-pk"]
+        permissions = [
+            ("retry_job", _("Mag mislukte taken opnieuw starten")),
+            ("cancel_job", _("Mag vastgelopen taken afbreken")),
+        ]
         constraints = [
             # One running export per administration at a time.
             models.UniqueConstraint(

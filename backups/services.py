@@ -498,7 +498,15 @@ def run_delete(job: Job, report: Reporter) -> None:
     job_succeed(job, phase=_("Administratie verwijderd"))
 
 
+def run_import_mdb(job: Job, report: Reporter) -> object:
+    """Toevoegen → Bestaande administratie (R14): an old .mdb becomes a new administration (administrations.mdb)."""
+    from administrations.mdb import run_import_mdb as run
+
+    return run(job, report)
+
+
 HANDLERS = {
+    Job.Kind.IMPORT_MDB: run_import_mdb,
     Job.Kind.EXPORT: run_export,
     Job.Kind.VERIFY_UPLOAD: run_verify_upload,
     Job.Kind.RESTORE: run_restore,
@@ -512,7 +520,7 @@ def cleanup_stale(job: Job) -> None:
         Backup.objects.filter(pk=job.backup_id, status=Backup.Status.PENDING).update(status=Backup.Status.FAILED)
     if job.kind == Job.Kind.DELETE_ADMINISTRATION and job.administration_id:
         Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
-    if job.kind == Job.Kind.RESTORE:
+    if job.kind in (Job.Kind.RESTORE, Job.Kind.IMPORT_MDB):
         _drop_half_made_target(job)
     if job.kind == Job.Kind.VERIFY_UPLOAD:
         (upload_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
