@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 
-.PHONY: demo test install install-dev browser
+.PHONY: demo test install install-dev browser mdbtools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,17 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Chromium ontbreekt: installeer het Debian-pakket 'chromium' (browsertests worden anders overgeslagen)."; fi; }
 
+# Toevoegen → Bestaande administratie reads old Access files (.mdb) with Debian's mdbtools.
+mdbtools:
+	@command -v mdb-export >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mdbtools >/dev/null; \
+		else echo "mdbtools ontbreekt: installeer het Debian-pakket 'mdbtools' (.mdb-bestanden toevoegen werkt anders niet en de tests daarvan worden overgeslagen)."; fi; }
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Install, migrate, load the demo data and serve the portal with a django-q2 worker beside it.
-demo: install
+demo: install mdbtools
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	@echo ""
@@ -42,7 +48,7 @@ demo: install
 
 # Lint, format check, types, then the whole test suite; in CI (CI=true) once more with the portal database on the
 # PostgreSQL server, which must then be there.
-test: install-dev browser
+test: install-dev browser mdbtools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from administrations import views
+from administrations import mdb_views, views
 
 app_name = "administrations"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.administration_detail, name="detail"),
     path("<int:pk>/rechten/", views.right_list, name="rights"),
     path("<int:pk>/rechten/<int:right_pk>/<slug:action>/", views.right_change, name="right_change"),
+    path("bestaande-toevoegen/", mdb_views.mdb_import_view, name="mdb_import"),
 ]

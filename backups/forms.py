@@ -4,7 +4,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from administrations.databases import DatabaseError
@@ -24,12 +26,18 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         name = upload.name.lower()
         if name.endswith((".ssb", ".mdb")):
+            message = _(
+                "Een %(kind)s-bestand kan niet worden teruggezet. Voeg het oorspronkelijke .mdb-bestand toe via "
+                "Toevoegen → Bestaande administratie."
+            ) % {"kind": ".ssb" if name.endswith(".ssb") else ".mdb"}
+            # R14: the message links straight to that screen (format_html escapes the text, keeps the link).
             raise forms.ValidationError(
-                _(
-                    "Een %(kind)s-bestand kan niet worden teruggezet. Voeg het oorspronkelijke .mdb-bestand toe via "
-                    "Toevoegen → Bestaande administratie."
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    message,
+                    reverse("administrations:mdb_import"),
+                    _("Bestaande administratie toevoegen"),
                 ),
-                params={"kind": ".ssb" if name.endswith(".ssb") else ".mdb"},
                 code="old_format",
             )
         if not name.endswith(".bacpac"):

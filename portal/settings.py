@@ -182,6 +182,8 @@ EXTRA_ONLINE_ADMINISTRATION_PRICE = env_decimal("EXTRA_ONLINE_ADMINISTRATION_PRI
 
 # Uploads of back-ups are streamed to disk, never held in memory.
 BACKUP_UPLOAD_MAX_BYTES = env_int("BACKUP_UPLOAD_MAX_BYTES", 10 * 1024**3)
+# Largest old Access administration file (.mdb) accepted by Toevoegen → Bestaande administratie (R14).
+MDB_UPLOAD_MAX_BYTES = env_int("MDB_UPLOAD_MAX_BYTES", 2 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = str(env_path("FILE_UPLOAD_TEMP_DIR", DATA_DIR / "uploads"))
 # The embedded defaults need their folders; creating them here keeps the two README commands enough.
