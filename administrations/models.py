@@ -118,6 +118,19 @@ def account_of(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     return memberships[0].account if memberships else None
 
 
+def firm_of(user: AbstractBaseUser | AnonymousUser) -> Account | None:
+    """The accountancy firm a user works at, if any."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.filter(user_id=user.pk, account__package=Package.ACCOUNTANT)
+        .select_related("account")
+        .order_by("pk")
+        .first()
+    )
+    return membership.account if membership else None
+
+
 def manages_account(user: AbstractBaseUser | AnonymousUser, account: Account) -> bool:
     return bool(
         user.is_authenticated

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from administrations import bookkeeping
@@ -22,7 +25,7 @@ from administrations.databases import (
     online_location,
     stored_name,
 )
-from administrations.models import Account, Administration, DatabaseServer, Location
+from administrations.models import Account, Administration, DatabaseServer, Location, Right
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -105,3 +108,34 @@ def administration_create(
     except BaseException:
         database_drop(db)
         raise
+
+
+def firm_revoke_backup_applies(right: Right) -> bool:
+    """When a client removes a firm's right, the firm keeps a back-up up to that moment (its duty of care), if the
+    administration is online and the right existed long enough (FIRM_REVOKE_BACKUP_MIN_DAYS)."""
+    minimum = timedelta(days=settings.FIRM_REVOKE_BACKUP_MIN_DAYS)
+    return (
+        right.grantee_kind == Right.Grantee.FIRM
+        and right.firm is not None
+        and right.administration.location == Location.ONLINE
+        and right.granted_at <= timezone.now() - minimum
+    )
+
+
+def right_remove(*, right: Right, user: User | None) -> object | None:
+    """Remove a right; for a firm's long-standing right on an online administration, first start the automatic
+    back-up into the firm's overview. Returns that back-up's job, if any."""
+    from backups.models import Backup
+    from backups.services import backup_create
+
+    job = None
+    with transaction.atomic():
+        if firm_revoke_backup_applies(right):
+            job = backup_create(
+                administration=right.administration,
+                user=user,
+                origin=Backup.Origin.AUTOMATIC_ON_REVOKE,
+                account=right.firm,
+            )
+        right.delete()
+    return job

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.administration_list, name="list"),
     path("<int:pk>/", views.administration_detail, name="detail"),
     path("<int:pk>/rechten/", views.right_list, name="rights"),
+    path("<int:pk>/rechten/<int:right_pk>/verwijderen/", views.right_remove_view, name="right_remove"),
     path("<int:pk>/rechten/<int:right_pk>/<slug:action>/", views.right_change, name="right_change"),
+    path("kantoor/", views.firm_dashboard, name="firm_dashboard"),
     path("bestaande-toevoegen/", mdb_views.mdb_import_view, name="mdb_import"),
 ]

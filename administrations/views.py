@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from administrations.forms import RightForm
-from administrations.models import Administration, Membership, Right, account_of
+from administrations.models import Administration, Membership, Right, account_of, firm_of
+from administrations.services import firm_revoke_backup_applies, right_remove
+from backups.models import Backup
+from backups.services import BackupRefused
+from portal import audit
+from portal.models import AuditEvent
 
 
 def get_administration_or_404(request: HttpRequest, pk: int) -> Administration:
@@ -63,6 +68,7 @@ def administration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         from aftercare.views import panel_context
 
         context["aftercare"] = panel_context(administration)
+        context["events"] = AuditEvent.objects.filter(administration=administration)[:20]
     return render(request, "administrations/administration_detail.html", context)
 
 
@@ -92,13 +98,14 @@ def right_list(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             return _rights_page(request, administration, form, status=400)
         grantee = form.cleaned_data["grantee"]
-        Right.objects.create(
+        right = Right.objects.create(
             administration=administration,
             grantee_kind=form.cleaned_data["grantee_kind"],
             role=form.cleaned_data["role"],
             granted_by=request.user,  # type: ignore[misc]
             **grantee,
         )
+        audit.record(request, AuditEvent.Action.RIGHT_GIVEN, administration=administration, target=str(right.grantee))
         messages.success(request, _("Het recht is toegevoegd."))
         form = RightForm(administration=administration)
     return _rights_page(request, administration, form)
@@ -107,17 +114,68 @@ def right_list(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def right_change(request: HttpRequest, pk: int, right_pk: int, action: str) -> HttpResponse:
-    """Block, unblock or remove a right; it takes effect on access at once."""
+    """Block or unblock a right; it takes effect on access at once."""
     administration = get_managed_administration_or_404(request, pk)
     right = get_object_or_404(Right, pk=right_pk, administration=administration)
-    if action == "blokkeren":
-        right.access_blocked = True
-        right.save(update_fields=["access_blocked"])
-    elif action == "deblokkeren":
-        right.access_blocked = False
-        right.save(update_fields=["access_blocked"])
-    elif action == "verwijderen":
-        right.delete()
-    else:
+    if action not in ("blokkeren", "deblokkeren"):
         raise Http404
+    right.access_blocked = action == "blokkeren"
+    right.save(update_fields=["access_blocked"])
+    event = AuditEvent.Action.RIGHT_BLOCKED if right.access_blocked else AuditEvent.Action.RIGHT_UNBLOCKED
+    audit.record(request, event, administration=administration, target=str(right.grantee))
     return _rights_page(request, administration, RightForm(administration=administration))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def right_remove_view(request: HttpRequest, pk: int, right_pk: int) -> HttpResponse:
+    """Remove a right after confirmation. For a firm, the page says first whether the firm gets an automatic
+    back-up up to this moment (and the removal starts it)."""
+    administration = get_managed_administration_or_404(request, pk)
+    right = get_object_or_404(Right.objects.select_related("firm", "user"), pk=right_pk, administration=administration)
+    backs_up = firm_revoke_backup_applies(right)
+    if request.method == "POST":
+        try:
+            right_remove(right=right, user=request.user)  # type: ignore[arg-type]
+        except BackupRefused as refused:
+            messages.error(request, refused.user_message)
+        else:
+            audit.record(
+                request, AuditEvent.Action.RIGHT_REMOVED, administration=administration, target=str(right.grantee)
+            )
+            if backs_up:
+                messages.info(
+                    request,
+                    _("Het recht is verwijderd. %(firm)s krijgt een back-up tot nu in het eigen overzicht.")
+                    % {"firm": right.grantee},
+                )
+            else:
+                messages.success(request, _("Het recht is verwijderd."))
+        return redirect("administrations:rights", pk=administration.pk)
+    return render(
+        request,
+        "administrations/right_confirm_delete.html",
+        {"administration": administration, "right": right, "backs_up": backs_up},
+    )
+
+
+@login_required
+@require_GET
+def firm_dashboard(request: HttpRequest) -> HttpResponse:
+    """Kantoor: the firm's client administrations (unblocked rights), grouped by client, with the last back-up the
+    firm made of each. A constant number of queries whatever the number of clients."""
+    firm = firm_of(request.user)
+    if firm is None:
+        raise Http404
+    latest = Backup.objects.filter(account=firm, administration=OuterRef("pk")).order_by("-created_at", "-pk")
+    administrations = (
+        Administration.objects.filter(rights__firm=firm, rights__access_blocked=False)
+        .exclude(account=firm)
+        .select_related("account")
+        .annotate(
+            last_backup_at=Subquery(latest.values("created_at")[:1]),
+            last_backup_status=Subquery(latest.values("status")[:1]),
+        )
+        .order_by("account__name", "name")
+    )
+    return render(request, "administrations/firm_dashboard.html", {"firm": firm, "administrations": administrations})

@@ -174,9 +174,11 @@ def right_grant(*, item: AftercareItem, user: User) -> None:
 
 def right_remove(*, item: AftercareItem, user: User) -> None:
     _require_open(item, AftercareItem.Kind.RIGHT)
+    from administrations.services import right_remove as remove
+
     with transaction.atomic():
-        if item.right_id is not None:
-            Right.objects.filter(pk=item.right_id).delete()
+        if item.right is not None:
+            remove(right=item.right, user=user)
             item.right = None
         _resolve(item, user)
 

@@ -12,6 +12,8 @@ from administrations.views import get_administration_or_404
 from aftercare import services
 from aftercare.forms import MailboxForm
 from aftercare.models import AftercareItem
+from portal import audit
+from portal.models import AuditEvent
 
 
 def panel_context(administration: Administration, **extra: object) -> dict[str, object]:
@@ -35,6 +37,12 @@ def aftercare_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
+AUDITED = {
+    "toegang-geven": AuditEvent.Action.RIGHT_UNBLOCKED,
+    "recht-verwijderen": AuditEvent.Action.RIGHT_REMOVED,
+    "sleutel": AuditEvent.Action.API_KEY_GENERATED,
+}
+
 ACTIONS = {
     "toegang-geven": services.right_grant,
     "recht-verwijderen": services.right_remove,
@@ -54,6 +62,7 @@ def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         raise Http404
     user = request.user
     extra: dict[str, object] = {}
+    target = item.title
     try:
         if action == "sleutel":
             extra["new_key"] = services.api_key_generate(item=item, user=user)  # type: ignore[arg-type]
@@ -70,6 +79,10 @@ def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
             raise Http404
     except services.AftercareError as error:
         extra["error"] = error.user_message
+    else:
+        event = AUDITED.get(action)
+        if event and "mailbox_error" not in extra:
+            audit.record(request, event, administration=administration, target=target)
     if request.htmx or extra:  # type: ignore[attr-defined]
         # The key is shown once, in this answer only; a plain form post shows it on the page it renders.
         template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]

@@ -90,7 +90,7 @@ def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
         "secret": None,
         **fields,
     }
-    Job.objects.filter(pk=job.pk).update(**values)
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(**values)
     for key, value in values.items():
         setattr(job, key, value)
 
@@ -98,7 +98,7 @@ def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
 def job_fail(job: Job, *, user_message: str, log: str = "") -> None:
     now = timezone.now()
     job.log = (job.log + log.rstrip() + "\n") if log else job.log
-    Job.objects.filter(pk=job.pk).update(
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=Job.Status.FAILED,
         user_message=user_message,
         log=job.log,
@@ -124,6 +124,24 @@ def job_run(
         return
     if job.status == Job.Status.RUNNING:
         job_succeed(job)
+
+
+def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list[int]:
+    """Support staff stop stuck jobs: failed with a message for the customer, and cleaned up like a reaped one."""
+    cancelled = []
+    for job in jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
+        changed = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
+            status=Job.Status.FAILED,
+            user_message=_("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
+            log=Concat(F("log"), Value("cancelled by support\n")),
+            finished_at=timezone.now(),
+            secret=None,
+        )
+        if changed:
+            if cleanup is not None:
+                cleanup(job)
+            cancelled.append(job.pk)
+    return cancelled
 
 
 def stale_before() -> Any:

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from administrations.models import Account, Administration, Membership
+from administrations.models import Account, Administration, Membership, Package
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -19,11 +19,29 @@ if TYPE_CHECKING:
 class BackupQuerySet(models.QuerySet["Backup"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> BackupQuerySet:
         """Back-ups in the overviews of the user's accounts (Overzicht Online Back-up). A back-up belongs to the
-        account that made it: a customer's own, or for firm staff the firm's."""
+        account that made it: a customer's own, or for firm staff the firm's. Main users and administrators see
+        all of their account's; every firm member sees the firm's; a standard user of a customer sees those of the
+        administrations the access rule lets them see."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        accounts = Membership.objects.filter(user_id=user.pk).values("account_id")
-        return self.filter(account_id__in=accounts)
+        memberships = Membership.objects.filter(user_id=user.pk)
+        whole_accounts = memberships.filter(
+            Q(role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]) | Q(account__package=Package.ACCOUNTANT)
+        ).values("account_id")
+        visible = Administration.objects.visible_to(user).values("pk")
+        return self.filter(
+            Q(account_id__in=whole_accounts)
+            | Q(account_id__in=memberships.values("account_id"), administration_id__in=visible)
+        )
+
+    def made_by_firms_for(self, user: AbstractBaseUser | AnonymousUser) -> BackupQuerySet:
+        """What accountancy firms backed up of the user's own administrations: shown, never handed out."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        managed = Membership.objects.filter(
+            user_id=user.pk, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
+        ).values("account_id")
+        return self.filter(client_account_id__in=managed)
 
     def ready(self) -> BackupQuerySet:
         return self.filter(status=Backup.Status.READY)

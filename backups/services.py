@@ -119,8 +119,13 @@ def backup_create(
     origin: str = Backup.Origin.MANUAL,
     password: str = "",
     enqueue: bool = True,
+    account: Account | None = None,
 ) -> Job:
-    """Start a back-up of an administration (R7, R10). A second request while one runs joins the running job."""
+    """Start a back-up of an administration (R7, R10). A second request while one runs joins the running job.
+
+    `account` is whose overview the back-up goes to: the owner's by default, an accountancy firm's when the firm
+    makes it (then labelled with the client)."""
+    account = account or administration.account
     if not administration.capabilities.can_create_backups:
         raise BackupRefused(
             _("Met het pakket %(package)s kun je geen back-ups maken.")
@@ -128,10 +133,14 @@ def backup_create(
         )
     running = Job.objects.unfinished().filter(kind=Job.Kind.EXPORT, administration=administration).first()
     if running is not None:
+        if running.account_id != account.pk:
+            # Joining would hand one party the other's back-up: ask to wait instead.
+            raise BackupRefused(_("Er wordt al een back-up van deze administratie gemaakt. Probeer het zo opnieuw."))
         return running
     with transaction.atomic():
         backup = Backup.objects.create(
-            account=administration.account,
+            account=account,
+            client_account=administration.account if account.pk != administration.account_id else None,
             administration=administration,
             administration_name=administration.name,
             origin=origin,
@@ -142,7 +151,7 @@ def backup_create(
             with transaction.atomic():
                 job = Job.objects.create(
                     kind=Job.Kind.EXPORT,
-                    account=administration.account,
+                    account=account,
                     administration=administration,
                     backup=backup,
                     requested_by=user,
@@ -151,7 +160,12 @@ def backup_create(
         except IntegrityError:
             # Another request started one between our check and our insert: join that one instead.
             backup.delete()
-            return Job.objects.unfinished().get(kind=Job.Kind.EXPORT, administration=administration)
+            joined = Job.objects.unfinished().get(kind=Job.Kind.EXPORT, administration=administration)
+            if joined.account_id != account.pk:
+                raise BackupRefused(
+                    _("Er wordt al een back-up van deze administratie gemaakt. Probeer het zo opnieuw.")
+                ) from None
+            return joined
         if enqueue:
             job_enqueue(job)
     return job

@@ -28,7 +28,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from administrations.databases import DatabaseError
-from administrations.models import Administration, Bank, Location, account_of, manages_account
+from administrations.models import (
+    Administration,
+    Bank,
+    Location,
+    Membership,
+    Right,
+    account_of,
+    firm_of,
+    manages_account,
+)
 from administrations.views import get_administration_or_404
 from backups import storage
 from backups.forms import RestoreForm, UploadForm
@@ -42,6 +51,8 @@ from backups.services import (
     upload_staging_folder,
     upload_start,
 )
+from portal import audit
+from portal.models import AuditEvent
 
 PAGE_SIZE = 25
 
@@ -78,12 +89,22 @@ def backup_list(request: HttpRequest) -> HttpResponse:
         .select_related("administration", "created_by")
         .order_by("-created_at", "-pk")
     )
-    page = Paginator(backups, PAGE_SIZE).get_page(request.GET.get("pagina"))
+    page = Paginator(backups.select_related("client_account"), PAGE_SIZE).get_page(request.GET.get("pagina"))
     account = account_of(request.user)
+    by_firms = (
+        Backup.objects.made_by_firms_for(request.user)
+        .select_related("account", "created_by")
+        .order_by("-created_at")[:20]
+    )
     return render(
         request,
         "backups/backup_list.html",
-        {"page": page, "account": account, "can_upload": bool(account and account.capabilities.can_create_backups)},
+        {
+            "page": page,
+            "account": account,
+            "can_upload": bool(account and account.capabilities.can_create_backups),
+            "by_firms": by_firms,
+        },
     )
 
 
@@ -137,13 +158,24 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
             request, _("Het back-upbestand is niet compleet in de opslag. Neem contact op met de klantenservice.")
         )
         return redirect("backups:list")
+    audit.record(
+        request,
+        AuditEvent.Action.BACKUP_DOWNLOADED,
+        administration=backup.administration,
+        account=backup.account,
+        target=f"back-up {backup.pk} ({backup.administration_name})",
+    )
+    return stream_backup(backup)
+
+
+def stream_backup(backup: Backup) -> HttpResponseBase:
+    """The file itself: a short-lived presigned redirect on S3, else streamed with its SHA-256 checked.
+    The caller checked access and the stored size."""
     download_name = f"{slugify(backup.administration_name) or 'administratie'}-{backup.created_at:%Y%m%d-%H%M}.bacpac"
     url = storage.download_url(backup.file_name, download_name=download_name)
     if url:
         return HttpResponseRedirect(url)
-    response: HttpResponseBase = StreamingHttpResponse(
-        _verified_chunks(backup), content_type="application/octet-stream"
-    )
+    response = StreamingHttpResponse(_verified_chunks(backup), content_type="application/octet-stream")
     response["Content-Length"] = str(backup.size)
     response["Content-Disposition"] = f'attachment; filename="{download_name}"'
     return response
@@ -155,6 +187,13 @@ def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """R8: deleting asks for confirmation first."""
     backup = get_backup_or_404(request, pk)
     if request.method == "POST":
+        audit.record(
+            request,
+            AuditEvent.Action.BACKUP_DELETED,
+            administration=backup.administration,
+            account=backup.account,
+            target=f"back-up {backup.pk} ({backup.administration_name})",
+        )
         backup_delete(backup=backup)
         messages.success(request, _("De back-up van ‘%(name)s’ is verwijderd.") % {"name": backup.administration_name})
         return _redirect(request, reverse("backups:list"))
@@ -180,14 +219,39 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     if banking and request.POST.get("bankieren_begrepen") != "ja":
         return render(request, "backups/backup_bank_warning.html", {"administration": administration})
     try:
-        job = backup_create(administration=administration, user=request.user)  # type: ignore[arg-type]
+        job = backup_create(
+            administration=administration,
+            user=request.user,  # type: ignore[arg-type]
+            account=_acting_account(request, administration),
+        )
     except BackupRefused as refused:
         messages.error(request, refused.user_message)
         return _redirect(request, reverse("administrations:list"))
+    audit.record(
+        request,
+        AuditEvent.Action.BACKUP_MADE,
+        administration=administration,
+        account=job.account,
+        target=f"back-up {job.backup_id}",
+    )
     if administration.location == Location.ONLINE:
         messages.info(request, _("De back-up wordt gemaakt. Hij staat hieronder zodra hij klaar is."))
         return _redirect(request, reverse("backups:list"))
     return _redirect(request, reverse("backups:job", args=[job.pk]))
+
+
+def _acting_account(request: HttpRequest, administration: Administration):  # type: ignore[no-untyped-def]
+    """Whose overview a back-up goes to: the owner's, unless the user works at a firm that reaches this
+    administration through the firm's right (then the firm's, labelled with the client)."""
+    if Membership.objects.filter(user_id=request.user.pk or 0, account_id=administration.account_id).exists():
+        return administration.account
+    firm = firm_of(request.user)
+    if (
+        firm is not None
+        and Right.objects.filter(administration=administration, firm=firm, access_blocked=False).exists()
+    ):
+        return firm
+    return administration.account
 
 
 # ------------------------------------------------------------------------------------------------ jobs
@@ -244,6 +308,7 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
         except BackupRefused as refused:
             form.add_error("file", refused.user_message)
         else:
+            audit.record(request, AuditEvent.Action.BACKUP_UPLOADED, account=account, target=upload.name)
             url = reverse("backups:job", args=[job.pk])
             return _redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
     template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"  # type: ignore[attr-defined]
@@ -317,6 +382,13 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
         except (BackupRefused, DatabaseError) as refused:
             form.add_error(None, refused.user_message)
         else:
+            audit.record(
+                request,
+                AuditEvent.Action.BACKUP_RESTORED,
+                administration=backup.administration,
+                account=account,
+                target=f"back-up {backup.pk} → {form.cleaned_data['name']}",
+            )
             return _redirect(request, reverse("backups:job", args=[job.pk]))
     online_count = account.online_administration_count()
     return render(
@@ -357,5 +429,13 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         except BackupRefused as refused:
             messages.error(request, refused.user_message)
             return _redirect(request, reverse("administrations:list"))
+        # The job may already have removed the administration (synchronous workers): keep its name, not a link.
+        audit.record(
+            request,
+            AuditEvent.Action.ADMINISTRATION_DELETED,
+            account=administration.account,
+            administration_name=administration.name,
+            target=administration.name,
+        )
         return _redirect(request, reverse("backups:job", args=[job.pk]))
     return render(request, "administrations/administration_confirm_delete.html", {"administration": administration})

@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.navigation",
             ],
         },
     },
@@ -178,6 +179,9 @@ LOCAL_ADMINISTRATIONS_ROOT = env_path("LOCAL_ADMINISTRATIONS_ROOT", DATA_DIR / "
 
 # Subscriptions: the number of online administrations included, and the monthly price of each extra one (R17).
 INCLUDED_ONLINE_ADMINISTRATIONS = env_int("INCLUDED_ONLINE_ADMINISTRATIONS", 1)
+# When a client removes an accountancy firm's right that existed at least this long, the firm gets an automatic
+# back-up of the (online) administration up to that moment in its own overview.
+FIRM_REVOKE_BACKUP_MIN_DAYS = env_int("FIRM_REVOKE_BACKUP_MIN_DAYS", 30)
 EXTRA_ONLINE_ADMINISTRATION_PRICE = env_decimal("EXTRA_ONLINE_ADMINISTRATION_PRICE", "3.00")
 
 # Uploads of back-ups are streamed to disk, never held in memory.

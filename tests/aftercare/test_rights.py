@@ -73,7 +73,7 @@ def test_blocking_and_unblocking_take_effect_at_once(owner, client, cast) -> Non
 
 def test_removing_a_right_removes_access(owner, cast) -> None:
     right = Right.objects.get(user=cast.external_user)
-    owner.post(reverse("administrations:right_change", args=[cast.administration.pk, right.pk, "verwijderen"]))
+    owner.post(reverse("administrations:right_remove", args=[cast.administration.pk, right.pk]))
     assert not cast.administration.is_visible_to(cast.external_user)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
 from administrations import bookkeeping
@@ -24,6 +25,7 @@ from administrations.models import (
     Right,
 )
 from administrations.services import Target, administration_create
+from portal.apps import FIRST_LINE, SECOND_LINE
 
 DEMO_PASSWORD = "demo-wachtwoord"  # noqa: S105 - printed for the demo on purpose
 
@@ -36,6 +38,7 @@ USERS = [
     ("eva", "Eva", "van Dijk", "eva@vandijkpartners.nl"),
     ("mark", "Mark", "Jansen", "mark@vandijkpartners.nl"),
     ("support", "Sam", "Support", "support@backupportaal.nl"),
+    ("helpdesk", "Hanna", "Helpdesk", "helpdesk@backupportaal.nl"),
 ]
 
 
@@ -109,7 +112,11 @@ class Command(BaseCommand):
             ("petra", "hoofdgebruiker van Kapsalon Knip & Go (inOrde: geen back-ups)"),
             ("eva", "accountantskantoor Van Dijk & Partners"),
             ("mark", "medewerker van het accountantskantoor"),
-            ("support", "klantenservice (Django-beheer op /beheer/)"),
+            (
+                "support",
+                "klantenservice tweede lijn (Django-beheer op /beheer/: opnieuw starten, afbreken, downloaden)",
+            ),
+            ("helpdesk", "klantenservice eerste lijn (alleen inzien)"),
         ]:
             self.stdout.write(f"  {username:<8} {text}")
 
@@ -122,9 +129,11 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
-                if username == "support":
-                    user.is_staff = user.is_superuser = True
+                user.is_staff = username in ("support", "helpdesk")
                 user.save()
+                if user.is_staff:
+                    group = SECOND_LINE if username == "support" else FIRST_LINE
+                    user.groups.add(Group.objects.get(name=group))
             users[username] = user
         return users
 

@@ -1,0 +1,185 @@
+"""Support staff in the Django admin: find back-ups and jobs, read the full log, retry or cancel a job, inspect a
+back-up and download it for investigation (audited). First-line support has view rights only."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from backups import views as backup_views
+from backups.jobs import job_enqueue, jobs_cancel
+from backups.models import Backup, Job
+from backups.services import cleanup_stale
+from portal import audit
+from portal.models import AuditEvent
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    list_display = ["administration_name", "account", "client_account", "origin", "status", "size", "created_at"]
+    list_filter = ["status", "origin", "kept", "created_at"]
+    search_fields = [
+        "administration_name",
+        "account__name",
+        "account__email",
+        "client_account__name",
+        "created_by__username",
+        "created_by__email",
+        "original_file_name",
+        "sha256",
+    ]
+    list_select_related = ["account", "client_account"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "account",
+        "client_account",
+        "administration",
+        "administration_name",
+        "origin",
+        "status",
+        "kept",
+        "file_name",
+        "original_file_name",
+        "size",
+        "sha256",
+        "created_by",
+        "created_at",
+        "ready_at",
+        "contents",
+        "download",
+    ]
+    exclude = ["summary", "snapshot"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("Inhoud"))
+    def contents(self, backup: Backup) -> SafeString:
+        summary = backup.summary or {}
+        return render_to_string(
+            "admin/backups/backup_contents.html", {"summary": summary, "tables": summary.get("tables", [])}
+        )
+
+    @admin.display(description=_("Onderzoek"))
+    def download(self, backup: Backup) -> SafeString:
+        if not backup.is_ready:
+            return format_html("–")
+        url = reverse("admin:backups_backup_download", args=[backup.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Downloaden voor onderzoek (wordt gelogd)"))
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path(
+                "<int:pk>/downloaden/",
+                self.admin_site.admin_view(self.download_view),
+                name="backups_backup_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+        if not request.user.has_perm("backups.download_backup"):
+            raise PermissionDenied
+        backup = get_object_or_404(Backup, pk=pk, status=Backup.Status.READY)
+        audit.record(
+            request,
+            AuditEvent.Action.BACKUP_DOWNLOADED,
+            administration=backup.administration,
+            account=backup.account,
+            target=f"back-up {backup.pk} ({backup.administration_name})",
+            by_support=True,
+        )
+        return backup_views.stream_backup(backup)
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "kind",
+        "status",
+        "account",
+        "administration",
+        "progress",
+        "phase",
+        "queued_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind", "queued_at"]
+    search_fields = ["account__name", "administration__name", "requested_by__username", "requested_by__email", "log"]
+    list_select_related = ["account", "administration"]
+    date_hierarchy = "queued_at"
+    readonly_fields = [
+        "kind",
+        "status",
+        "account",
+        "administration",
+        "backup",
+        "result_administration",
+        "requested_by",
+        "params",
+        "progress",
+        "phase",
+        "user_message",
+        "log",
+        "attempts",
+        "queued_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+    ]
+    exclude = ["secret"]
+    actions = ["retry", "cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Mislukte taken opnieuw starten"), permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        retried = 0
+        for job in queryset.filter(status=Job.Status.FAILED).exclude(kind=Job.Kind.VERIFY_UPLOAD):
+            if job.kind == Job.Kind.RESTORE and job.params.get("login_method") == "sql":
+                # The password was wiped when the job ended: the customer has to start it again.
+                continue
+            params = {k: v for k, v in job.params.items() if k != "target_created"}
+            copy = Job.objects.create(
+                kind=job.kind,
+                account=job.account,
+                administration=job.administration,
+                backup=job.backup if job.kind != Job.Kind.EXPORT else None,
+                requested_by=job.requested_by,
+                params=params,
+            )
+            if job.kind == Job.Kind.EXPORT and job.administration is not None:
+                copy.backup = Backup.objects.create(
+                    account=job.account,
+                    client_account=job.backup.client_account if job.backup else None,
+                    administration=job.administration,
+                    administration_name=job.administration.name,
+                    origin=job.backup.origin if job.backup else Backup.Origin.MANUAL,
+                    kept=job.backup.kept if job.backup else True,
+                    created_by=job.requested_by,
+                )
+                copy.save(update_fields=["backup"])
+            job_enqueue(copy)
+            retried += 1
+        messages.info(request, _("%(count)d taak/taken opnieuw gestart.") % {"count": retried})
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("backups.retry_job")
+
+    @admin.action(description=_("Vastgelopen taken afbreken"), permissions=["cancel"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        cancelled = jobs_cancel(queryset, cleanup=cleanup_stale)
+        messages.info(request, _("%(count)d taak/taken afgebroken.") % {"count": len(cancelled)})
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("backups.cancel_job")
