@@ -299,7 +299,11 @@ def _converter(column: MdbColumn, counter: _Counter) -> Callable[[Any], Any]:
         return lambda v: base64.b64decode(v["$binary"]) if isinstance(v, dict) else str(v).encode()
     if t in ("currency", "numeric"):
         return lambda v: v if isinstance(v, Decimal) else Decimal(str(v))
-    if t in ("single", "double"):
+    if t == "single":
+        # mdb-json prints a Single with 8 digits (0.15000001): back to the 4-byte value Access stored, so that it
+        # survives a back-up as SQL Server `real` unchanged.
+        return lambda v: struct.unpack("<f", struct.pack("<f", float(v)))[0]
+    if t == "double":
         return float
     if t in ("byte", "integer", "long integer"):
         return int
@@ -450,8 +454,9 @@ def mdb_import_start(
             )
         if target.server is not None and target.server.account_id != account.pk:
             raise BackupRefused(_("Kies een SQL-server die bij je account is geregistreerd."))
-        # Before a worker spends time on it: is this an Access file we can read at all?
-        header_check(staged)
+        # Before a worker spends time on it: is this an Access file we can read, with tables in it? (The header
+        # and the catalog only: cheap, whatever the file size.)
+        mdb_inspect(staged)
         location = target.database_location()
     except BaseException:
         staged.unlink(missing_ok=True)
