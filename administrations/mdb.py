@@ -490,7 +490,7 @@ def run_import_mdb(job: Job, report: Reporter) -> Administration:
     On any failure the half-made database is dropped; the staged file is always removed."""
     from backups.jobs import job_succeed
     from backups.models import Job as JobModel
-    from backups.services import _password
+    from backups.services import job_password
 
     params = job.params
     staged = mdb_staging_folder() / Path(params["staged"]).name
@@ -503,7 +503,7 @@ def run_import_mdb(job: Job, report: Reporter) -> Administration:
             database_name=params.get("database_name", ""),
             login_method=params.get("login_method", ""),
             login_user=params.get("login_user", ""),
-            password=_password(job),
+            password=job_password(job),
         )
         location = target.database_location()
         report(1, _("Bestand controleren"))

@@ -22,7 +22,7 @@ from administrations.models import Administration, account_of, manages_account
 from backups.forms import RestoreForm
 from backups.models import Backup
 from backups.services import BackupRefused
-from backups.views import _redirect, _stage
+from backups.views import htmx_redirect, stage_upload
 
 
 class MdbImportForm(RestoreForm):
@@ -92,12 +92,12 @@ def mdb_import_view(request: HttpRequest) -> HttpResponse:
     account = account_of(request.user)
     if account is None or not account.capabilities.can_restore_backups or not manages_account(request.user, account):
         messages.error(request, _("Met je pakket of rol kun je geen bestaande administratie toevoegen."))
-        return _redirect(request, reverse("administrations:list"))
+        return htmx_redirect(request, reverse("administrations:list"))
     form = MdbImportForm(request.POST or None, request.FILES or None, account=account)
     if request.method == "POST" and form.is_valid() and form.target is not None:
         upload = form.cleaned_data["file"]
         staged = mdb_staging_folder() / f"{uuid.uuid4().hex}.mdb"
-        _stage(upload, staged)
+        stage_upload(upload, staged)
         try:
             job = mdb_import_start(
                 account=account,
@@ -113,7 +113,7 @@ def mdb_import_view(request: HttpRequest) -> HttpResponse:
         except (BackupRefused, DatabaseError) as refused:
             form.add_error(None, refused.user_message)
         else:
-            return _redirect(request, reverse("backups:job", args=[job.pk]))
+            return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
     context = {
         "form": form,
         "extra_cost": form.extra_cost,

@@ -105,7 +105,7 @@ def _engine_for(administration_engine: str) -> str:
     return "native"
 
 
-def _password(job: Job) -> str:
+def job_password(job: Job) -> str:
     return credentials.decrypt(job.secret) if job.secret else ""
 
 
@@ -175,7 +175,7 @@ def run_export(job: Job, report: Reporter) -> Backup:
     backup, administration = job.backup, job.administration
     if backup is None or administration is None:
         raise EngineError(_("De administratie bestaat niet meer."), "export job without administration or backup")
-    export_into(backup, administration, report, password=_password(job))
+    export_into(backup, administration, report, password=job_password(job))
     job_succeed(job, phase=_("Back-up is klaar"))
     return backup
 
@@ -407,7 +407,7 @@ def run_restore(job: Job, report: Reporter) -> Administration:
         database_name=params.get("database_name", ""),
         login_method=params.get("login_method", ""),
         login_user=params.get("login_user", ""),
-        password=_password(job),
+        password=job_password(job),
     )
     location = target.database_location()
     with _work_file() as work:
@@ -538,6 +538,10 @@ def cleanup_stale(job: Job) -> None:
         _drop_half_made_target(job)
     if job.kind == Job.Kind.VERIFY_UPLOAD:
         (upload_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
+    if job.kind == Job.Kind.IMPORT_MDB:
+        from administrations.mdb import mdb_staging_folder
+
+        (mdb_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
     storage.delete_stale_temporary_files()
     delete_stale_work_files()
 

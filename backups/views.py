@@ -69,7 +69,7 @@ def get_job_or_404(request: HttpRequest, pk: int) -> Job:
     return get_object_or_404(queryset, pk=pk)
 
 
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+def htmx_redirect(request: HttpRequest, url: str) -> HttpResponse:
     """A redirect that also works for an HTMX request (which would otherwise swap the target page in)."""
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponseClientRedirect(url)
@@ -196,7 +196,7 @@ def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
         backup_delete(backup=backup)
         messages.success(request, _("De back-up van ‘%(name)s’ is verwijderd.") % {"name": backup.administration_name})
-        return _redirect(request, reverse("backups:list"))
+        return htmx_redirect(request, reverse("backups:list"))
     return render(request, "backups/backup_confirm_delete.html", {"backup": backup})
 
 
@@ -214,7 +214,7 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             _("Met het pakket %(package)s kun je geen back-ups maken.")
             % {"package": administration.account.get_package_display()},
         )
-        return _redirect(request, reverse("administrations:list"))
+        return htmx_redirect(request, reverse("administrations:list"))
     banking = administration.bank_connections.filter(bank=Bank.SNELSTART_BANKIEREN).exists()
     if banking and request.POST.get("bankieren_begrepen") != "ja":
         return render(request, "backups/backup_bank_warning.html", {"administration": administration})
@@ -226,7 +226,7 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except BackupRefused as refused:
         messages.error(request, refused.user_message)
-        return _redirect(request, reverse("administrations:list"))
+        return htmx_redirect(request, reverse("administrations:list"))
     audit.record(
         request,
         AuditEvent.Action.BACKUP_MADE,
@@ -236,8 +236,8 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if administration.location == Location.ONLINE:
         messages.info(request, _("De back-up wordt gemaakt. Hij staat hieronder zodra hij klaar is."))
-        return _redirect(request, reverse("backups:list"))
-    return _redirect(request, reverse("backups:job", args=[job.pk]))
+        return htmx_redirect(request, reverse("backups:list"))
+    return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
 
 
 def _acting_account(request: HttpRequest, administration: Administration):  # type: ignore[no-untyped-def]
@@ -291,12 +291,12 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
     for_restore = request.GET.get("voor") == "terugzetten"
     if account is None or not account.capabilities.can_create_backups:
         messages.error(request, _("Met je pakket kun je geen back-ups uploaden of terugzetten."))
-        return _redirect(request, reverse("administrations:list"))
+        return htmx_redirect(request, reverse("administrations:list"))
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
-        _stage(upload, staged)
+        stage_upload(upload, staged)
         try:
             job = upload_start(
                 account=account,
@@ -310,12 +310,12 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
         else:
             audit.record(request, AuditEvent.Action.BACKUP_UPLOADED, account=account, target=upload.name)
             url = reverse("backups:job", args=[job.pk])
-            return _redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
+            return htmx_redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
     template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"  # type: ignore[attr-defined]
     return render(request, template, {"form": form, "for_restore": for_restore}, status=400 if form.errors else 200)
 
 
-def _stage(upload: object, staged: Path) -> None:
+def stage_upload(upload: object, staged: Path) -> None:
     """Move Django's temporary upload file into the staging folder (a rename on the same disk, else a copy)."""
     temporary = getattr(upload, "temporary_file_path", None)
     if temporary is not None:
@@ -339,7 +339,7 @@ def restore_choose(request: HttpRequest) -> HttpResponse:
     account = account_of(request.user)
     if account is None or not account.capabilities.can_restore_backups or not manages_account(request.user, account):
         messages.error(request, _("Met je pakket of rol kun je geen back-ups terugzetten."))
-        return _redirect(request, reverse("administrations:list"))
+        return htmx_redirect(request, reverse("administrations:list"))
     backups = (
         Backup.objects.visible_to(request.user)
         .in_overview()
@@ -362,12 +362,12 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
             _("Met het pakket %(package)s kun je geen back-ups terugzetten.")
             % {"package": account.get_package_display()},
         )
-        return _redirect(request, reverse("backups:list"))
+        return htmx_redirect(request, reverse("backups:list"))
     if not manages_account(request.user, account):
         raise Http404
     if not backup.is_ready:
         messages.error(request, _("Deze back-up is nog niet klaar of is mislukt."))
-        return _redirect(request, reverse("backups:list"))
+        return htmx_redirect(request, reverse("backups:list"))
     form = RestoreForm(request.POST or None, account=account, backup=backup)
     if request.method == "POST" and form.is_valid() and form.target is not None:
         try:
@@ -389,7 +389,7 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
                 account=account,
                 target=f"back-up {backup.pk} → {form.cleaned_data['name']}",
             )
-            return _redirect(request, reverse("backups:job", args=[job.pk]))
+            return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
     online_count = account.online_administration_count()
     return render(
         request,
@@ -428,7 +428,7 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             job = administration_delete_start(administration=administration, user=request.user)  # type: ignore[arg-type]
         except BackupRefused as refused:
             messages.error(request, refused.user_message)
-            return _redirect(request, reverse("administrations:list"))
+            return htmx_redirect(request, reverse("administrations:list"))
         # The job may already have removed the administration (synchronous workers): keep its name, not a link.
         audit.record(
             request,
@@ -437,5 +437,5 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             administration_name=administration.name,
             target=administration.name,
         )
-        return _redirect(request, reverse("backups:job", args=[job.pk]))
+        return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
     return render(request, "administrations/administration_confirm_delete.html", {"administration": administration})

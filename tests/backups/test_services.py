@@ -545,3 +545,22 @@ def test_r2_back_ups_can_be_made_of_online_local_and_network_administrations(
         backup = Backup.objects.get(pk=job.backup_id)
         assert {t["name"]: t["rows"] for t in backup.summary["tables"]}["journaalregels"] == 30
         assert backup.kept == (name == "online")  # R10: local and network back-ups go to the browser
+
+
+def test_the_reaper_removes_the_upload_of_a_dead_mdb_import(cast) -> None:
+    from datetime import UTC, datetime
+
+    from administrations.mdb import mdb_staging_folder
+
+    staged = mdb_staging_folder() / "dood.mdb"
+    staged.write_bytes(b"\x00\x01\x00\x00Standard Jet DB")
+    job = Job.objects.create(
+        kind=Job.Kind.IMPORT_MDB,
+        account=cast.account,
+        requested_by=cast.owner,
+        status=Job.Status.RUNNING,
+        heartbeat_at=datetime(2001, 1, 1, tzinfo=UTC),
+        params={"staged": "dood.mdb", "file_name": "oud.mdb", "name": "Oud", "location": "online"},
+    )
+    assert reap_jobs() == [job.pk]
+    assert not staged.exists()
