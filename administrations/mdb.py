@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from administrations.databases import DatabaseLocation, database_create, database_drop, stored_name
-from administrations.models import Account, Administration, DatabaseEngine, DatabaseServer, Location
+from administrations.models import Account, Administration, DatabaseEngine, Location
 from administrations.services import Target
 
 if TYPE_CHECKING:
@@ -490,21 +490,13 @@ def run_import_mdb(job: Job, report: Reporter) -> Administration:
     On any failure the half-made database is dropped; the staged file is always removed."""
     from backups.jobs import job_succeed
     from backups.models import Job as JobModel
-    from backups.services import job_password
+    from backups.services import job_target
 
     params = job.params
     staged = mdb_staging_folder() / Path(params["staged"]).name
     try:
-        server = DatabaseServer.objects.filter(pk=params.get("server_id"), account=job.account).first()
-        target = Target(
-            location=params["location"],
-            local_path=params.get("local_path", ""),
-            server=server,
-            database_name=params.get("database_name", ""),
-            login_method=params.get("login_method", ""),
-            login_user=params.get("login_user", ""),
-            password=job_password(job),
-        )
+        target = job_target(job)
+        server = target.server
         location = target.database_location()
         report(1, _("Bestand controleren"))
         mdb_inspect(staged)

@@ -394,21 +394,27 @@ def _download_verified(backup: Backup, work: Path) -> None:
         )
 
 
+def job_target(job: Job, *, with_password: bool = True) -> Target:
+    """The target a restore or import job was started with (its password decrypted only when asked)."""
+    params = job.params
+    return Target(
+        location=params["location"],
+        local_path=params.get("local_path", ""),
+        server=DatabaseServer.objects.filter(pk=params.get("server_id"), account=job.account).first(),
+        database_name=params.get("database_name", ""),
+        login_method=params.get("login_method", ""),
+        login_user=params.get("login_user", ""),
+        password=job_password(job) if with_password else "",
+    )
+
+
 def run_restore(job: Job, report: Reporter) -> Administration:
     backup = job.backup
     if backup is None:
         raise EngineError(_("De back-up bestaat niet meer."), "restore job without backup")
     params = job.params
-    server = DatabaseServer.objects.filter(pk=params.get("server_id"), account=job.account).first()
-    target = Target(
-        location=params["location"],
-        local_path=params.get("local_path", ""),
-        server=server,
-        database_name=params.get("database_name", ""),
-        login_method=params.get("login_method", ""),
-        login_user=params.get("login_user", ""),
-        password=job_password(job),
-    )
+    target = job_target(job)
+    server = target.server
     location = target.database_location()
     with _work_file() as work:
         report(1, _("Back-up ophalen en controleren"))
@@ -564,16 +570,7 @@ def _drop_half_made_target(job: Job) -> None:
     if Administration.objects.filter(account=job.account, name=params.get("name")).exists():
         return  # the restore finished its work; the database is the new administration's
     try:
-        server = DatabaseServer.objects.filter(pk=params.get("server_id")).first()
-        target = Target(
-            location=params["location"],
-            local_path=params.get("local_path", ""),
-            server=server,
-            database_name=params.get("database_name", ""),
-            login_method=params.get("login_method", ""),
-            login_user=params.get("login_user", ""),
-        )
-        database_drop(target.database_location())
+        database_drop(job_target(job, with_password=False).database_location())
     except (DatabaseError, KeyError):
         logger.warning("could not drop the half-made target of job %s", job.pk)
 
