@@ -100,10 +100,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.account} ({self.get_role_display()})"
 
-    @property
-    def manages_account(self) -> bool:
-        return self.role in (self.Role.MAIN, self.Role.ADMINISTRATOR)
-
 
 ROLE_ORDER = {"main": 0, "administrator": 1, "standard": 2}
 
@@ -131,11 +127,13 @@ def firm_of(user: AbstractBaseUser | AnonymousUser) -> Account | None:
     return membership.account if membership else None
 
 
-def manages_account(user: AbstractBaseUser | AnonymousUser, account: Account) -> bool:
+def manages_account(user: AbstractBaseUser | AnonymousUser, account: Account | int) -> bool:
+    """Whether the user is main user or administrator of the account (given as object or id)."""
+    account_id = account.pk if isinstance(account, Account) else account
     return bool(
         user.is_authenticated
         and Membership.objects.filter(
-            user_id=user.pk, account=account, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
+            user_id=user.pk, account_id=account_id, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
         ).exists()
     )
 
@@ -256,14 +254,7 @@ class Administration(models.Model):
 
     def is_managed_by(self, user: AbstractBaseUser | AnonymousUser) -> bool:
         """Main users and administrators of the owning account manage rights and delete administrations."""
-        return (
-            user.is_authenticated
-            and Membership.objects.filter(
-                user_id=user.pk,
-                account_id=self.account_id,
-                role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR],
-            ).exists()
-        )
+        return manages_account(user, self.account_id)
 
     @property
     def capabilities(self) -> Capabilities:
