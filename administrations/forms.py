@@ -49,7 +49,8 @@ class RightForm(forms.Form):
                 self.add_error("email", _("Vul het e-mailadres in."))
             elif user is None:
                 self.add_error(
-                    "email", _("Er is geen gebruiker met dit e-mailadres. Vraag hem eerst een account aan te maken.")
+                    "email",
+                    _("Er is geen gebruiker met dit e-mailadres. Vraag de gebruiker eerst een account aan te maken."),
                 )
             else:
                 grantee = {"user": user}
