@@ -25,12 +25,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from administrations.databases import DatabaseLocation, database_create, database_drop, stored_name
+from administrations.databases import DatabaseLocation
 from administrations.models import Account, Administration, DatabaseEngine, Location
-from administrations.services import Target
+from administrations.services import Target, administration_create
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -489,47 +488,28 @@ def run_import_mdb(job: Job, report: Reporter) -> Administration:
     """The worker's part: make the new database, fill it from the .mdb, and only then create the administration.
     On any failure the half-made database is dropped; the staged file is always removed."""
     from backups.jobs import job_succeed
-    from backups.models import Job as JobModel
-    from backups.services import job_target
+    from backups.services import job_target, mark_target_created
 
     params = job.params
     staged = mdb_staging_folder() / Path(params["staged"]).name
+    results: list[ImportResult] = []
     try:
-        target = job_target(job)
-        server = target.server
-        location = target.database_location()
         report(1, _("Bestand controleren"))
         mdb_inspect(staged)
         report(3, _("Nieuwe database aanmaken"))
-        database_create(location)  # refuses an existing one: nothing is ever overwritten
-        # From here on the target is ours: only now may a clean-up after a dead worker drop it.
-        params = {**params, "target_created": True}
-        JobModel.objects.filter(pk=job.pk).update(params=params)
-        try:
-            result = mdb_import(staged, location, report)
-            with transaction.atomic():
-                administration = Administration.objects.create(
-                    account=job.account,
-                    name=params["name"],
-                    location=target.location,
-                    engine=location.engine,
-                    database_name=stored_name(location, target.location),
-                    server=server,
-                    login_method=target.login_method,
-                    login_user=target.login_user,
-                    created_by=job.requested_by,
-                )
-        except IntegrityError:
-            database_drop(location)
-            raise MdbError(
-                _("Er bestaat inmiddels al een administratie met deze naam. Er is niets overschreven."),
-                "administration name taken during mdb import",
-            ) from None
-        except BaseException:
-            database_drop(location)
-            raise
+        # A new database, never an existing one; dropped again if anything below fails.
+        administration = administration_create(
+            account=job.account,
+            name=params["name"],
+            target=job_target(job),
+            created_by=job.requested_by,
+            with_schema=False,
+            load=lambda location: results.append(mdb_import(staged, location, report)),
+            database_made=lambda: mark_target_created(job),
+        )
     finally:
         staged.unlink(missing_ok=True)
+    [result] = results
     counts = ", ".join(f"{table}: {rows}" for table, rows in result.rows_per_table.items())
     report.log(f"imported {params['file_name']}: {counts}")
     phase = _("Toegevoegd als nieuwe administratie")

@@ -30,6 +30,8 @@ from administrations.models import Account, Administration, DatabaseServer, Loca
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from backups.models import Backup
+
 
 @dataclass(frozen=True)
 class Target:
@@ -68,10 +70,17 @@ def administration_create(
     created_by: User | None = None,
     with_schema: bool = True,
     populate: Callable[[sa.Engine], object] | None = None,
+    load: Callable[[DatabaseLocation], object] | None = None,
+    database_made: Callable[[], object] | None = None,
+    restored_from: Backup | None = None,
+    row_made: Callable[[Administration], object] | None = None,
 ) -> Administration:
-    """Create a new, empty administration database and its row. Nothing existing is reused: a name that is
-    taken, or a database that exists, is refused; a failure half-way removes the database made here.
-    `populate` fills the new database before the administration becomes visible."""
+    """Create a new administration database and its row. Nothing existing is reused: a name that is taken, or a
+    database that exists, is refused; a failure half-way removes the database made here.
+
+    Hooks, in order: `database_made` right after the new empty database exists (jobs record that it is theirs to
+    clean up); `populate` fills it through an engine, `load` through its location (the back-up engines open their
+    own connections); `row_made` runs in the row's transaction, so its failure undoes everything."""
     if Administration.objects.filter(account=account, name=name).exists():
         raise DatabaseError(
             _("Er bestaat al een administratie met de naam ‘%(name)s’.") % {"name": name}, f"name taken: {name}"
@@ -79,6 +88,8 @@ def administration_create(
     db = target.database_location()
     database_create(db)
     try:
+        if database_made:
+            database_made()
         if with_schema or populate:
             engine = database_connect(db)
             try:
@@ -88,8 +99,10 @@ def administration_create(
                     populate(engine)
             finally:
                 engine.dispose()
+        if load:
+            load(db)
         with transaction.atomic():
-            return Administration.objects.create(
+            administration = Administration.objects.create(
                 account=account,
                 name=name,
                 location=target.location,
@@ -99,11 +112,18 @@ def administration_create(
                 login_method=target.login_method,
                 login_user=target.login_user,
                 created_by=created_by,
+                restored_from=restored_from,
             )
+            if row_made:
+                row_made(administration)
+            return administration
     except IntegrityError:
+        # Taken by someone else while the database was being filled.
         database_drop(db)
         raise DatabaseError(
-            _("Er bestaat al een administratie met de naam ‘%(name)s’.") % {"name": name}, f"name taken: {name}"
+            _("Er bestaat inmiddels al een administratie met de naam ‘%(name)s’. Er is niets overschreven.")
+            % {"name": name},
+            f"name taken during creation: {name}",
         ) from None
     except BaseException:
         database_drop(db)

@@ -23,9 +23,9 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from administrations.databases import DatabaseError, database_create, database_drop
+from administrations.databases import DatabaseError, DatabaseLocation, database_drop
 from administrations.models import Account, Administration, DatabaseEngine, DatabaseServer, Location
-from administrations.services import Target
+from administrations.services import Target, administration_create
 from backups import bacpac, credentials, storage
 from backups.engines import native
 from backups.engines.base import EngineError
@@ -408,55 +408,44 @@ def job_target(job: Job, *, with_password: bool = True) -> Target:
     )
 
 
+def mark_target_created(job: Job) -> None:
+    """From here on the job's target database is its own: only now may a clean-up after a dead worker drop it."""
+    job.params = {**job.params, "target_created": True}
+    Job.objects.filter(pk=job.pk).update(params=job.params)
+
+
 def run_restore(job: Job, report: Reporter) -> Administration:
     backup = job.backup
     if backup is None:
         raise EngineError(_("De back-up bestaat niet meer."), "restore job without backup")
-    params = job.params
     target = job_target(job)
-    server = target.server
-    location = target.database_location()
+
+    def load(location: DatabaseLocation) -> None:
+        if _engine_for(location.engine) == "sqlpackage":
+            _sqlpackage().import_(
+                source_file=work, location=location, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
+            )
+        else:
+            native.import_(source=work, location=location, progress=report)
+
     with _work_file() as work:
         report(1, _("Back-up ophalen en controleren"))
         _download_verified(backup, work)
         report(3, _("Nieuwe database aanmaken"))
-        database_create(location)  # refuses an existing one: nothing is ever overwritten
-        # From here on the target is ours: only now may a clean-up after a dead worker drop it.
-        params = {**params, "target_created": True}
-        Job.objects.filter(pk=job.pk).update(params=params)
-        try:
-            if _engine_for(location.engine) == "sqlpackage":
-                _sqlpackage().import_(
-                    source_file=work, location=location, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
-                )
-            else:
-                native.import_(source=work, location=location, progress=report)
-            with transaction.atomic():
-                from administrations.databases import stored_name
-
-                administration = Administration.objects.create(
-                    account=job.account,
-                    name=params["name"],
-                    location=target.location,
-                    engine=location.engine,
-                    database_name=stored_name(location, target.location),
-                    server=server,
-                    login_method=target.login_method,
-                    login_user=target.login_user,
-                    created_by=job.requested_by,
-                    restored_from=backup,
-                )
-                administration_restored.send(sender=Administration, administration=administration, backup=backup)
-        except IntegrityError:
-            database_drop(location)
-            raise EngineError(
-                _("Er bestaat inmiddels al een administratie met deze naam. Er is niets overschreven."),
-                "administration name taken during restore",
-            ) from None
-        except BaseException:
-            # A failed restore leaves nothing behind.
-            database_drop(location)
-            raise
+        # A new database, never an existing one; dropped again if anything below fails.
+        administration = administration_create(
+            account=job.account,
+            name=job.params["name"],
+            target=target,
+            created_by=job.requested_by,
+            with_schema=False,
+            load=load,
+            database_made=lambda: mark_target_created(job),
+            restored_from=backup,
+            row_made=lambda made: administration_restored.send(
+                sender=Administration, administration=made, backup=backup
+            ),
+        )
     job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
     return administration
 

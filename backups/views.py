@@ -29,6 +29,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from administrations.databases import DatabaseError
 from administrations.models import (
+    Account,
     Administration,
     Bank,
     Location,
@@ -240,7 +241,7 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
 
 
-def _acting_account(request: HttpRequest, administration: Administration):  # type: ignore[no-untyped-def]
+def _acting_account(request: HttpRequest, administration: Administration) -> Account:
     """Whose overview a back-up goes to: the owner's, unless the user works at a firm that reaches this
     administration through the firm's right (then the firm's, labelled with the client)."""
     if Membership.objects.filter(user_id=request.user.pk or 0, account_id=administration.account_id).exists():

@@ -136,13 +136,22 @@ def test_a_local_path_outside_the_root_is_refused(cast) -> None:
     assert_nothing_left(cast)
 
 
-def test_a_failure_in_the_job_drops_the_database_it_made(cast, django_capture_on_commit_callbacks) -> None:
+def test_a_failure_in_the_job_drops_the_database_it_made(cast, django_capture_on_commit_callbacks, monkeypatch) -> None:
+    from administrations import mdb
+
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = start(cast, stage(NWIND))
-    # Someone takes the name while the job waits; the worker fills its new database, then cannot register it.
-    Administration.objects.create(
-        account=cast.account, name="Oud", location=Location.ONLINE, engine="sqlite", database_name="ander.sqlite3"
-    )
+    real_import = mdb.mdb_import
+
+    def import_while_someone_takes_the_name(*args, **kwargs):
+        # Someone takes the name while the worker fills its new database; then it cannot register it.
+        result = real_import(*args, **kwargs)
+        Administration.objects.create(
+            account=cast.account, name="Oud", location=Location.ONLINE, engine="sqlite", database_name="ander.sqlite3"
+        )
+        return result
+
+    monkeypatch.setattr(mdb, "mdb_import", import_while_someone_takes_the_name)
     for callback in callbacks:
         callback()
     job.refresh_from_db()
