@@ -68,3 +68,12 @@ def test_the_portal_is_dutch_even_when_the_browser_asks_for_english(client, cast
     client.force_login(cast.owner)
     body = client.get("/administraties/", headers={"Accept-Language": "en-US,en;q=0.9"}).content.decode()
     assert '<html lang="nl">' in body and "Administraties" in body
+
+
+def test_a_users_language_does_not_leak_into_work_after_the_request(client, cast) -> None:
+    from django.utils.translation import gettext
+
+    client.force_login(cast.owner)
+    client.post(reverse("set_language"), {"language": "en"})
+    assert "Administrations" in client.get(reverse("administrations:list")).content.decode()
+    assert gettext("Administraties") == "Administraties"
