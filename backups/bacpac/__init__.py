@@ -1,6 +1,6 @@
 """Read, verify, inspect and write SQL Server ``.bacpac`` files in pure Python (no Django, stdlib only).
 
-The format is described in ``../shared/bacpac/FORMAT.md``; in short: a ZIP with model.xml (the schema),
+The format is described in ``docs/bacpac-format.md`` in the project; in short: a ZIP with model.xml (the schema),
 Origin.xml (metadata and the SHA-256 of model.xml) and per table one or more BCP parts of length-prefixed rows.
 """
 

@@ -13,9 +13,7 @@ import sqlalchemy as sa
 
 from administrations import bookkeeping
 from administrations.databases import DatabaseLocation, database_connect, database_create
-from tests.conftest import SHARED
-
-SAMPLES = SHARED / "bacpac" / "samples"
+from tests.bacpac.samples import SAMPLES
 
 
 def sample_files() -> list[Path]:

@@ -1,4 +1,4 @@
-"""Where the real sample files live: ``../shared/bacpac`` next to the repository."""
+"""Where the real sample files live: ``tests/fixtures`` (sources and licences in ``tests/fixtures/SOURCES.md``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "bacpac"
-SAMPLES = SHARED / "samples"
-EXPECTED = SHARED / "expected" / "BACPACToD"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SAMPLES = FIXTURES / "bacpac"
+EXPECTED = FIXTURES / "expected" / "BACPACToD"
 
 
 def sample_names() -> list[str]:
@@ -22,7 +22,7 @@ def sample_names() -> list[str]:
 
 def require_samples() -> Path:
     if not SAMPLES.is_dir() or not any(SAMPLES.glob("*.bacpac")):
-        reason = f"sample bacpacs not found in {SAMPLES} (expected ../shared/bacpac next to the repository)"
+        reason = f"sample bacpacs not found in {SAMPLES} (they belong in tests/fixtures/bacpac)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason)
         pytest.skip(reason)

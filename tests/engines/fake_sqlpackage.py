@@ -25,7 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "bacpac" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "bacpac"
 DEFAULT_SAMPLE = SAMPLES / "pubs.bacpac"
 COMPRESSION_OPTIONS = {"Normal", "Maximum", "Fast", "SuperFast", "NotCompressed"}
 _TABLE_RE = re.compile(r'<Element Type="SqlTable" Name="([^"]+)"')

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from administrations.mdb import _rc4, mdb_staging_folder
 from tests.conftest import require_service
 
-MDB_SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "mdb"
+MDB_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "mdb"
 NWIND = MDB_SAMPLES / "nwind.mdb"
 DATES = MDB_SAMPLES / "DateTestDatabase.mdb"
 
