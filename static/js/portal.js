@@ -24,6 +24,13 @@ document.addEventListener("change", function (event) {
   var form = event.target.closest && event.target.closest("form[data-restore]");
   if (form) showTargetFields(form);
 });
+// The server renders the hidden state; this only re-applies it to new content (a page, an htmx swap), in case the
+// browser restored other choices than the server rendered (back button, form autofill).
+document.addEventListener("htmx:load", function (event) {
+  var root = event.detail && event.detail.elt ? event.detail.elt : document;
+  if (root.matches && root.matches("form[data-restore]")) showTargetFields(root);
+  if (root.querySelectorAll) root.querySelectorAll("form[data-restore]").forEach(showTargetFields);
+});
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-restore]").forEach(showTargetFields);
 });
