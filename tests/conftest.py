@@ -25,6 +25,8 @@ from administrations.models import (
     Right,
 )
 
+pytest_plugins = ["tests.repo_guard"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
