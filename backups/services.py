@@ -431,6 +431,9 @@ def run_restore(job: Job, report: Reporter) -> Administration:
     with _work_file() as work:
         report(1, _("Back-up ophalen en controleren"))
         _download_verified(backup, work)
+        # Stored files were verified when they were kept, but by an older portal perhaps: check again before
+        # anything is made, so a file with rows missing never becomes an administration.
+        bacpac.verify(work)
         report(3, _("Nieuwe database aanmaken"))
         # A new database, never an existing one; dropped again if anything below fails.
         administration = administration_create(

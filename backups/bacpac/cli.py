@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import BacpacError
 from .model import Column, Model, PrimaryKey, Table
-from .reader import open_bacpac
+from .reader import open_bacpac, verify
 from .values import SqlVariant
 from .writer import BacpacWriter
 
@@ -105,8 +105,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with open_bacpac(args.file) as bp:
-        summary = bp.inspect()
+    summary = verify(args.file)
     if args.json:
         print(json.dumps({"ok": True, "tables": len(summary.tables), "rows": summary.total_rows}))
     else:

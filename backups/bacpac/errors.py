@@ -75,6 +75,13 @@ class ChecksumMismatch(BacpacError):
     user_message = "Dit bestand is geen geldige back-up: de inhoud komt niet overeen met de controlesom."
 
 
+class RowCountMismatch(BacpacError):
+    user_message = (
+        "Dit bestand is onvolledig: het bevat minder of meer rijen dan bij het maken van de back-up zijn "
+        "geteld. Maak de back-up opnieuw."
+    )
+
+
 class InvalidMetadata(BacpacError):
     user_message = "Dit bestand is geen geldige back-up: de beschrijving van de database is onleesbaar."
 

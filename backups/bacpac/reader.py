@@ -27,6 +27,7 @@ from .errors import (
     InvalidMetadata,
     NotABacpac,
     NotAZipFile,
+    RowCountMismatch,
     SsbFileGiven,
     TruncatedFile,
     UnsafeArchive,
@@ -523,9 +524,16 @@ def open_bacpac(source: str | os.PathLike[str] | IO[bytes], limits: Limits | Non
 
 
 def verify(source: str | os.PathLike[str] | IO[bytes], limits: Limits | None = None) -> Inspection:
-    """Open, verify and walk every table once (so that each part is known to decode to its end)."""
+    """Open, verify and walk every table once (so that each part is known to decode to its end), and check that the
+    rows add up to the total the exporter wrote in Origin.xml, when it wrote one: a part missing or cut short at a
+    row boundary decodes cleanly, and only that total shows rows are gone."""
     with open_bacpac(source, limits) as bp:
-        return bp.inspect()
+        inspection = bp.inspect()
+    if inspection.total_matches_origin is False:
+        raise RowCountMismatch(
+            f"the tables hold {inspection.total_rows} rows, Origin.xml says {inspection.origin.total_row_count}"
+        )
+    return inspection
 
 
 __all__ = [
