@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from administrations.models import Administration, Location
 from tests.browser.conftest import log_in
@@ -29,8 +30,9 @@ def test_r14_add_an_old_mdb_as_a_new_local_administration_and_land_on_it(page: A
     page.set_input_files("input[type=file]", str(NWIND))
     page.fill("input[name=name]", "Northwind Umsätze")
     # Only the chosen target's fields are shown.
-    assert not page.locator("input[name=local_path]").is_visible()
+    expect(page.locator("input[name=local_path]")).to_be_hidden()
     page.get_by_label("Lokaal").check()
+    expect(page.locator("input[name=local_path]")).to_be_visible()
     page.fill("input[name=local_path]", "archief/northwind")
     page.get_by_role("button", name="Toevoegen als nieuwe administratie").click()
     page.wait_for_url(f"{live_server.url}/back-ups/taken/**")
@@ -54,5 +56,6 @@ def test_r14_a_broken_file_is_refused_on_the_same_screen(page: Any, live_server:
     page.get_by_role("button", name="Toevoegen als nieuwe administratie").click()
     page.get_by_text("Het .mdb-bestand is beschadigd of niet volledig").wait_for()
     # After the swap the form still shows only the chosen target's fields.
-    assert not page.locator("input[name=local_path]").is_visible()
+    expect(page.locator("input[name=local_path]")).to_be_hidden()
+    expect(page.get_by_text("Ik ga akkoord met deze extra kosten")).to_be_visible()
     assert not Administration.objects.filter(name="kapot").exists()
