@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from administrations.databases import DatabaseError
@@ -22,6 +23,14 @@ from administrations.models import Administration, account_of, manages_account
 from backups.forms import RestoreForm
 from backups.models import Backup
 from backups.services import BackupRefused
+from backups.uploads import (
+    MAX_FILE_NAME_LENGTH,
+    NAME_TOO_LONG,
+    limited_upload,
+    refused_form,
+    too_large_message,
+    upload_refusal,
+)
 from backups.views import htmx_redirect, stage_upload
 
 
@@ -32,6 +41,8 @@ class MdbImportForm(RestoreForm):
     file = forms.FileField(
         label=_("Administratiebestand (.mdb)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".mdb"}),
+        max_length=MAX_FILE_NAME_LENGTH,
+        error_messages={"max_length": NAME_TOO_LONG},
     )
 
     def __init__(self, *args: Any, account: Any, **kwargs: Any) -> None:
@@ -63,11 +74,7 @@ class MdbImportForm(RestoreForm):
         if not name.endswith(".mdb"):
             raise forms.ValidationError(_("Kies een .mdb-bestand."), code="extension")
         if upload.size > settings.MDB_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(
-                _("Dit bestand is groter dan de toegestane %(max)s GB."),
-                params={"max": f"{settings.MDB_UPLOAD_MAX_BYTES / 1024**3:g}"},
-                code="too_large",
-            )
+            raise forms.ValidationError(too_large_message(settings.MDB_UPLOAD_MAX_BYTES), code="too_large")
         if upload.size == 0:
             raise forms.ValidationError(_("Dit bestand is leeg."), code="empty")
         return upload
@@ -85,16 +92,22 @@ class MdbImportForm(RestoreForm):
         return name
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
+@limited_upload(lambda: settings.MDB_UPLOAD_MAX_BYTES)
 def mdb_import_view(request: HttpRequest) -> HttpResponse:
     """Toevoegen → Bestaande administratie: the .mdb streams to disk with a progress bar, the import runs as a job."""
     account = account_of(request.user)
     if account is None or not account.capabilities.can_restore_backups or not manages_account(request.user, account):
         messages.error(request, _("Met je pakket of rol kun je geen bestaande administratie toevoegen."))
         return htmx_redirect(request, reverse("administrations:list"))
-    form = MdbImportForm(request.POST or None, request.FILES or None, account=account)
-    if request.method == "POST" and form.is_valid() and form.target is not None:
+    refusal = upload_refusal(request)
+    if refusal is not None:
+        form = refused_form(MdbImportForm, request, refusal, account=account)
+    else:
+        form = MdbImportForm(request.POST or None, request.FILES or None, account=account)
+    if request.method == "POST" and refusal is None and form.is_valid() and form.target is not None:
         upload = form.cleaned_data["file"]
         staged = mdb_staging_folder() / f"{uuid.uuid4().hex}.mdb"
         stage_upload(upload, staged)

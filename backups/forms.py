@@ -14,12 +14,15 @@ from administrations.models import Account, Administration, DatabaseServer, Loca
 from administrations.services import Target
 from backups.models import Backup
 from backups.services import extra_online_cost
+from backups.uploads import MAX_FILE_NAME_LENGTH, NAME_TOO_LONG, too_large_message
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label=_("Back-upbestand (.bacpac)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".bacpac"}),
+        max_length=MAX_FILE_NAME_LENGTH,
+        error_messages={"max_length": NAME_TOO_LONG},
     )
 
     def clean_file(self) -> Any:
@@ -43,11 +46,7 @@ class UploadForm(forms.Form):
         if not name.endswith(".bacpac"):
             raise forms.ValidationError(_("Kies een .bacpac-bestand."), code="extension")
         if upload.size > settings.BACKUP_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(
-                _("Dit bestand is groter dan de toegestane %(max)s GB."),
-                params={"max": f"{settings.BACKUP_UPLOAD_MAX_BYTES / 1024**3:g}"},
-                code="too_large",
-            )
+            raise forms.ValidationError(too_large_message(settings.BACKUP_UPLOAD_MAX_BYTES), code="too_large")
         if upload.size == 0:
             raise forms.ValidationError(_("Dit bestand is leeg."), code="empty")
         return upload
@@ -132,6 +131,8 @@ class RestoreForm(forms.Form):
         try:
             target.database_location()
         except DatabaseError as error:
-            raise forms.ValidationError(error.user_message) from None
+            # A local path's problem is shown at the path; anything else above the form.
+            self.add_error("local_path" if location == Location.LOCAL else None, error.user_message)
+            return data
         self.target = target
         return data

@@ -31,6 +31,8 @@ from backups.engines import native
 from backups.engines.base import EngineError
 from backups.jobs import Reporter, job_enqueue, job_succeed, stale_before
 from backups.models import Backup, Job
+from portal import audit
+from portal.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -261,9 +263,12 @@ def upload_staging_folder() -> Path:
     return folder
 
 
-def upload_start(*, account: Account, user: User, staged: Path, file_name: str, kept: bool = True) -> Job:
+def upload_start(
+    *, account: Account, user: User, staged: Path, file_name: str, kept: bool = True, ip_address: str | None = None
+) -> Job:
     """Queue the verification of an uploaded file that was streamed to `staged` (R11, R19). The job verifies it
-    with the bacpac library and only then keeps it as a back-up; a refused file is deleted and nothing is kept."""
+    with the bacpac library and only then keeps it as a back-up (and writes "geüpload" to the audit trail, with the
+    uploader's address); a refused file is deleted and nothing is kept."""
     if not account.capabilities.can_create_backups:
         staged.unlink(missing_ok=True)
         raise BackupRefused(
@@ -273,7 +278,7 @@ def upload_start(*, account: Account, user: User, staged: Path, file_name: str, 
         kind=Job.Kind.VERIFY_UPLOAD,
         account=account,
         requested_by=user,
-        params={"staged": staged.name, "file_name": Path(file_name).name[:255], "kept": kept},
+        params={"staged": staged.name, "file_name": Path(file_name).name[:255], "kept": kept, "ip_address": ip_address},
     )
     job_enqueue(job)
     return job
@@ -293,6 +298,14 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
             )
     finally:
         staged.unlink(missing_ok=True)
+    audit.record(
+        None,
+        AuditEvent.Action.BACKUP_UPLOADED,
+        actor=job.requested_by,
+        ip_address=job.params.get("ip_address"),
+        account=job.account,
+        target=job.params["file_name"],
+    )
     job_succeed(job, phase=_("Back-up gecontroleerd en bewaard"), backup=backup)
     return backup
 

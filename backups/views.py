@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -24,6 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -52,6 +54,7 @@ from backups.services import (
     upload_staging_folder,
     upload_start,
 )
+from backups.uploads import limited_upload, refused_form, upload_refusal
 from portal import audit
 from portal.models import AuditEvent
 
@@ -285,16 +288,21 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limited_upload(lambda: settings.BACKUP_UPLOAD_MAX_BYTES)
 def backup_upload_view(request: HttpRequest) -> HttpResponse:
-    """Uploaden (R11), or a local file for one restore (R19, `?voor=terugzetten`): streamed to disk by Django's
-    temporary-file upload handler, checked for the obvious, then verified in a job."""
+    """Uploaden (R11), or a local file for one restore (R19, `?voor=terugzetten`): streamed to disk within the size
+    limit, checked for the obvious, then verified in a job."""
     account = account_of(request.user)
     for_restore = request.GET.get("voor") == "terugzetten"
     if account is None or not account.capabilities.can_create_backups:
         messages.error(request, _("Met je pakket kun je geen back-ups uploaden of terugzetten."))
         return htmx_redirect(request, reverse("administrations:list"))
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    refusal = upload_refusal(request)
+    if refusal is not None:
+        form = refused_form(UploadForm, request, refusal)
+    else:
+        form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and refusal is None and form.is_valid():
         upload = form.cleaned_data["file"]
         staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
         stage_upload(upload, staged)
@@ -305,11 +313,12 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
                 staged=staged,
                 file_name=upload.name,
                 kept=not for_restore,
+                ip_address=audit.client_address(request),
             )
         except BackupRefused as refused:
             form.add_error("file", refused.user_message)
         else:
-            audit.record(request, AuditEvent.Action.BACKUP_UPLOADED, account=account, target=upload.name)
+            # The audit trail says "geüpload" when the job has verified and kept the file, not before.
             url = reverse("backups:job", args=[job.pk])
             return htmx_redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
     template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"  # type: ignore[attr-defined]
@@ -351,6 +360,7 @@ def restore_choose(request: HttpRequest) -> HttpResponse:
     return render(request, "backups/restore_choose.html", {"backups": backups})
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
 def restore_view(request: HttpRequest, pk: int) -> HttpResponse:

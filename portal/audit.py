@@ -26,8 +26,11 @@ def record(
     account: Account | None = None,
     administration_name: str = "",
     target: str = "",
+    ip_address: str | None = None,
     **details: Any,
 ) -> AuditEvent:
+    """One line of the trail. Work done later by a job passes no request: then `actor` and `ip_address` say who
+    asked for it and from where."""
     user: Any = actor if actor is not None else (request.user if request is not None else None)
     if user is not None and not user.is_authenticated:
         user = None
@@ -35,7 +38,7 @@ def record(
         action=action,
         actor=user,
         actor_name=(user.get_full_name() or user.username) if user is not None else "",
-        ip_address=client_address(request) if request is not None else None,
+        ip_address=client_address(request) if request is not None else ip_address,
         account=account or (administration.account if administration is not None else None),
         administration=administration,
         administration_name=administration.name if administration is not None else administration_name,

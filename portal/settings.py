@@ -189,6 +189,8 @@ BACKUP_UPLOAD_MAX_BYTES = env_int("BACKUP_UPLOAD_MAX_BYTES", 10 * 1024**3)
 # Largest old Access administration file (.mdb) accepted by Toevoegen → Bestaande administratie (R14).
 MDB_UPLOAD_MAX_BYTES = env_int("MDB_UPLOAD_MAX_BYTES", 2 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+# An upload is refused when it would leave less than this free on the disk of the upload, data or back-up folder.
+MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 1024**3)
 FILE_UPLOAD_TEMP_DIR = str(env_path("FILE_UPLOAD_TEMP_DIR", DATA_DIR / "uploads"))
 # The embedded defaults need their folders; creating them here keeps the two README commands enough.
 for _folder in (DATA_DIR, Path(FILE_UPLOAD_TEMP_DIR)):
