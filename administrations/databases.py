@@ -49,6 +49,10 @@ class UnsafeLocalPath(DatabaseError):
 # Names we create ourselves; user-chosen names on network servers must match this too (letters, digits, _ and -).
 DATABASE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,62}$")
 SQLITE_SUFFIX = ".sqlite3"
+# Local paths: each folder or file name well within the filesystems' 255 bytes (the suffix is added), the whole
+# within Administration.database_name.
+MAX_LOCAL_PART_LENGTH = 200
+MAX_LOCAL_PATH_LENGTH = 400
 
 
 @dataclass(frozen=True)
@@ -136,15 +140,33 @@ def resolve_local_path(relative: str, *, root: Path | None = None) -> Path:
     posix = PurePosixPath(text.replace("\\", "/"))
     if posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts:
         raise refuse
+    if not posix.parts:
+        # ".", "./." and the like name the root itself, not a file in it.
+        raise UnsafeLocalPath(
+            _("Geef een bestandsnaam op, bijvoorbeeld 2024/bakkerij."), f"local path without a name {relative!r}"
+        )
+    if len(text) > MAX_LOCAL_PATH_LENGTH or any(len(part.encode()) > MAX_LOCAL_PART_LENGTH for part in posix.parts):
+        raise UnsafeLocalPath(
+            _(
+                "Deze locatie is te lang: hoogstens %(part)s tekens per map- of bestandsnaam en %(total)s tekens in "
+                "totaal."
+            )
+            % {"part": MAX_LOCAL_PART_LENGTH, "total": MAX_LOCAL_PATH_LENGTH},
+            f"local path too long ({len(text)} characters)",
+        )
     if not text.lower().endswith(SQLITE_SUFFIX):
         posix = posix.with_name(posix.name + SQLITE_SUFFIX)
     candidate = root.joinpath(*posix.parts)
-    # Resolve links in the existing part of the path: a folder inside the root may be a link to elsewhere.
-    resolved = candidate.resolve()
-    if not resolved.is_relative_to(root) or resolved == root:
-        raise refuse
-    if candidate.is_symlink():
-        raise refuse
+    try:
+        # Resolve links in the existing part of the path: a folder inside the root may be a link to elsewhere.
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(root) or resolved == root:
+            raise refuse
+        if candidate.is_symlink():
+            raise refuse
+    except OSError:
+        # A name the filesystem will not take (too long for it, a loop of links): never a 500.
+        raise refuse from None
     return resolved
 
 
