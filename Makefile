@@ -37,8 +37,8 @@ install-dev: $(VENV)/.installed-dev
 
 # Install, migrate, load the demo data and serve the portal with a django-q2 worker beside it.
 demo: install mdbtools
-	$(BIN)/python manage.py migrate --noinput -v0
-	$(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Het back-upportaal draait op http://$(HOST):$(PORT)/  (klantenservice: http://$(HOST):$(PORT)/beheer/)"
 	@echo "Log in met een demogebruiker hierboven, wachtwoord: demo-wachtwoord. Stoppen: Ctrl+C."

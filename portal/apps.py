@@ -15,6 +15,8 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
+        from portal import checks  # noqa: F401 - registers the portal's system checks
+
         # Not limited to this app's signal: permissions of apps migrated after this one must exist first, and the
         # last call sees them all. Setting the groups is idempotent.
         post_migrate.connect(ensure_support_groups, dispatch_uid="portal-support-groups")

@@ -34,3 +34,7 @@ document.addEventListener("htmx:load", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-restore]").forEach(showTargetFields);
 });
+// The language switch sends its form as soon as a language is picked (without JavaScript: the Kies button).
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
+});
