@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -15,6 +16,7 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
+            extra_email_context={"hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)},
         ),
         name="password_reset",
     ),
