@@ -35,7 +35,8 @@ mdbtools:
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Install, migrate, load the demo data and serve the portal with a django-q2 worker beside it.
+# Install, migrate, load the demo data and serve the portal with a django-q2 worker beside it. The demo's support
+# users sign in to /beheer/ with their password only (ADMIN_REQUIRE_2FA=false); production asks a second factor.
 demo: install mdbtools
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 $(BIN)/python manage.py seed_demo
@@ -44,7 +45,7 @@ demo: install mdbtools
 	@echo "Log in met een demogebruiker hierboven, wachtwoord: demo-wachtwoord. Stoppen: Ctrl+C."
 	@DEBUG=1 $(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	DEBUG=1 ADMIN_REQUIRE_2FA=$${ADMIN_REQUIRE_2FA:-false} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 # Lint, format check, types, then the whole test suite; in CI (CI=true) once more with the portal database on the
 # PostgreSQL server, which must then be there.

@@ -1,8 +1,19 @@
-"""Django admin for support staff: find a customer by name, e-mail, administration; see what they have."""
+"""Django admin for support staff: find a customer by name, e-mail, administration; see what they have.
+
+Fields that name a place (a database file or name, a server's host and port, the account an administration or
+membership belongs to, who a right is for) are read-only here for everyone: changing them would point the portal
+at another file or hand someone else's books over. What support may change (a right's role or block, a status)
+is written to the audit trail like the customer's own changes.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
 
 from administrations.models import (
     Account,
@@ -15,12 +26,50 @@ from administrations.models import (
     Right,
 )
 from aftercare.models import AftercareItem
+from portal import audit
+from portal.models import AuditEvent
+
+
+def record_support_change(request: HttpRequest, obj: Model, changed: list[str]) -> None:
+    """A right or a membership changed by support: into the audit trail, with the support user as actor."""
+    if isinstance(obj, Right):
+        if "access_blocked" in changed:
+            action = AuditEvent.Action.RIGHT_BLOCKED if obj.access_blocked else AuditEvent.Action.RIGHT_UNBLOCKED
+            audit.record(request, action, administration=obj.administration, target=str(obj.grantee), by_support=True)
+        if "role" in changed:
+            audit.record(
+                request,
+                AuditEvent.Action.RIGHT_GIVEN,
+                administration=obj.administration,
+                target=str(obj.grantee),
+                role=obj.role,
+                by_support=True,
+            )
+    elif isinstance(obj, Membership) and "role" in changed:
+        audit.record(
+            request,
+            AuditEvent.Action.RIGHT_GIVEN,
+            account=obj.account,
+            target=str(obj.user),
+            membership_role=obj.role,
+            by_support=True,
+        )
+
+
+class AuditedInlinesMixin:
+    """Changes to rights and memberships made in an inline are audited one row at a time."""
+
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
+        super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        for obj, changed in formset.changed_objects:
+            record_support_change(request, obj, list(changed))
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["user", "created_at"]
 
 
 class AdministrationInline(admin.TabularInline):
@@ -33,10 +82,11 @@ class AdministrationInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditedInlinesMixin, admin.ModelAdmin):
     list_display = ["name", "package", "email", "kvk_number", "created_at"]
     list_filter = ["package"]
     search_fields = ["name", "email", "kvk_number", "memberships__user__username", "memberships__user__email"]
+    readonly_fields = ["created_at"]
     inlines = [MembershipInline, AdministrationInline]
 
 
@@ -45,32 +95,41 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "account", "role", "created_at"]
     list_filter = ["role", "account__package"]
     search_fields = ["user__username", "user__email", "account__name"]
-    autocomplete_fields = ["user", "account"]
     list_select_related = ["user", "account"]
+    readonly_fields = ["user", "account", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            record_support_change(request, obj, form.changed_data)
 
 
 class RightInline(admin.TabularInline):
     model = Right
     fk_name = "administration"
     extra = 0
-    autocomplete_fields = ["user", "firm"]
+    fields = ["grantee_kind", "user", "firm", "role", "access_blocked", "granted_at", "granted_by"]
+    readonly_fields = ["grantee_kind", "user", "firm", "granted_at", "granted_by"]
 
 
 class BankConnectionInline(admin.TabularInline):
     model = BankConnection
     extra = 0
+    fields = ["bank", "iban", "status", "created_at"]
+    readonly_fields = ["bank", "iban", "created_at"]
 
 
 class ApiConnectionInline(admin.TabularInline):
     model = ApiConnection
     extra = 0
     fields = ["partner", "status", "key_hint", "created_at"]
-    readonly_fields = ["key_hint", "created_at"]
+    readonly_fields = ["partner", "key_hint", "created_at"]
 
 
 class MailboxInline(admin.StackedInline):
     model = Mailbox
     extra = 0
+    readonly_fields = ["created_at"]
 
 
 class AftercareInline(admin.TabularInline):
@@ -82,14 +141,29 @@ class AftercareInline(admin.TabularInline):
     verbose_name_plural = "Nazorg na terugzetten"
 
 
+# Where an administration's database is, and whose it is: never editable (administrations/databases.py also
+# refuses a row that leaves its folder).
+ADMINISTRATION_PLACE_FIELDS = [
+    "account",
+    "location",
+    "engine",
+    "database_name",
+    "server",
+    "login_method",
+    "login_user",
+    "restored_from",
+    "created_by",
+    "created_at",
+]
+
+
 @admin.register(Administration)
-class AdministrationAdmin(admin.ModelAdmin):
+class AdministrationAdmin(AuditedInlinesMixin, admin.ModelAdmin):
     list_display = ["name", "account", "location", "engine", "status", "created_at"]
     list_filter = ["location", "engine", "status", "account__package"]
     search_fields = ["name", "account__name", "account__email", "database_name"]
     list_select_related = ["account"]
-    autocomplete_fields = ["account", "server", "created_by"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ADMINISTRATION_PLACE_FIELDS
     date_hierarchy = "created_at"
     inlines = [RightInline, BankConnectionInline, ApiConnectionInline, MailboxInline, AftercareInline]
 
@@ -100,7 +174,12 @@ class RightAdmin(admin.ModelAdmin):
     list_filter = ["grantee_kind", "role", "access_blocked"]
     search_fields = ["administration__name", "user__username", "user__email", "firm__name"]
     list_select_related = ["administration", "user", "firm"]
-    autocomplete_fields = ["administration", "user", "firm", "granted_by"]
+    readonly_fields = ["administration", "grantee_kind", "user", "firm", "granted_at", "granted_by"]
+
+    def save_model(self, request: HttpRequest, obj: Right, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            record_support_change(request, obj, form.changed_data)
 
 
 @admin.register(DatabaseServer)
@@ -109,7 +188,11 @@ class DatabaseServerAdmin(admin.ModelAdmin):
     list_filter = ["engine"]
     search_fields = ["name", "host", "account__name"]
     list_select_related = ["account"]
-    autocomplete_fields = ["account"]
+    readonly_fields = ["account", "engine", "host", "port", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A new server (superusers only) needs its place once; after that it never moves.
+        return ["created_at"] if obj is None else list(self.readonly_fields)
 
 
 @admin.register(BankConnection)
@@ -118,7 +201,7 @@ class BankConnectionAdmin(admin.ModelAdmin):
     list_filter = ["bank", "status"]
     search_fields = ["iban", "administration__name", "administration__account__name"]
     list_select_related = ["administration"]
-    autocomplete_fields = ["administration"]
+    readonly_fields = ["administration", "bank", "iban", "created_at"]
 
 
 @admin.register(ApiConnection)
@@ -127,10 +210,9 @@ class ApiConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["partner", "administration__name", "administration__account__name"]
     list_select_related = ["administration"]
-    autocomplete_fields = ["administration"]
     # The hash is useless to support staff and only invites copying; the hint identifies a key.
     exclude = ["key_hash"]
-    readonly_fields = ["key_hint"]
+    readonly_fields = ["administration", "partner", "key_hint", "created_at"]
 
 
 @admin.register(Mailbox)
@@ -139,4 +221,4 @@ class MailboxAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["address", "administration__name"]
     list_select_related = ["administration"]
-    autocomplete_fields = ["administration"]
+    readonly_fields = ["administration", "created_at"]

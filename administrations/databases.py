@@ -201,28 +201,72 @@ def network_location(
     )
 
 
+class UnsafeDatabaseName(DatabaseError):
+    pass
+
+
+# Online administrations on the PostgreSQL server are always named by us (online_location): never anything else on
+# that server, such as the portal's own database.
+ONLINE_DATABASE_NAME_RE = re.compile(r"^adm_[A-Za-z0-9_]{1,59}$")
+
+
+def _unsafe_name(administration: Administration) -> UnsafeDatabaseName:
+    return UnsafeDatabaseName(
+        _(
+            "De plek van deze administratie is ongeldig, dus er wordt niets mee gedaan. "
+            "Neem contact op met de klantenservice."
+        ),
+        f"administration {administration.pk}: database name {administration.database_name!r} leaves its folder",
+    )
+
+
+def online_file(file_name: str, *, folder: Path | None = None) -> Path:
+    """The SQLite file of an online administration: a plain file name directly inside the online folder. An
+    absolute path, a drive, a separator, `..` or a link that points out is refused, whatever the row says."""
+    folder = Path(folder or settings.ONLINE_ADMINISTRATIONS_DIR)
+    text = file_name or ""
+    refuse = UnsafeDatabaseName(
+        _("Ongeldige bestandsnaam voor een online administratie."), f"unsafe online file name {file_name!r}"
+    )
+    if not text or text.startswith(".") or any(c in text for c in "/\\:\x00"):
+        raise refuse
+    path = folder / text
+    if path.is_symlink() or path.resolve().parent != folder.resolve():
+        raise refuse
+    return path
+
+
 def location_of(administration: Administration, *, password: str = "") -> DatabaseLocation:
-    if administration.engine == DatabaseEngine.SQLITE:
-        folder = (
-            settings.LOCAL_ADMINISTRATIONS_ROOT
-            if administration.location == Location.LOCAL
-            else settings.ONLINE_ADMINISTRATIONS_DIR
-        )
-        return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(Path(folder) / administration.database_name))
+    """Where an administration's database is, from its row; the layer's own check, so a row pointing outside the
+    online folder or the local root (hand-edited, or from an old bug) is refused for open, back-up, restore and
+    delete alike."""
+    name = administration.database_name
+    try:
+        if administration.engine == DatabaseEngine.SQLITE:
+            if administration.location == Location.LOCAL:
+                return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(resolve_local_path(name)))
+            if administration.location == Location.ONLINE:
+                return DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(online_file(name)))
+            raise _unsafe_name(administration)
+    except DatabaseError:
+        raise _unsafe_name(administration) from None
     if administration.location == Location.NETWORK:
         server = administration.server
         assert server is not None
+        if not DATABASE_NAME_RE.match(name):
+            raise _unsafe_name(administration)
         return DatabaseLocation(
             engine=server.engine,
-            name=administration.database_name,
+            name=name,
             host=server.host,
             port=server.port,
             user=administration.login_user,
             password=password,
             login_method=administration.login_method,
         )
-    online = online_location(administration.database_name)
-    return online
+    if not ONLINE_DATABASE_NAME_RE.match(name):
+        raise _unsafe_name(administration)
+    return online_location(name)
 
 
 def stored_name(location: DatabaseLocation, administration_location: str) -> str:
@@ -283,7 +327,7 @@ def database_create(location: DatabaseLocation) -> None:
     )
     if location.engine == DatabaseEngine.SQLITE:
         path = location.path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             # O_EXCL: fails on any existing entry, dangling links included, without a check-then-create race.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -84,10 +84,14 @@ class Membership(models.Model):
         ADMINISTRATOR = "administrator", _("Beheerder")
         STANDARD = "standard", _("Standaardgebruiker")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("gebruiker")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("account")
+    )
     role = models.CharField(_("rol"), max_length=20, choices=Role.choices, default=Role.STANDARD)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("aangemaakt op"))
 
     class Meta:
         verbose_name = _("lidmaatschap")
@@ -158,14 +162,14 @@ class LoginMethod(models.TextChoices):
 class DatabaseServer(models.Model):
     """A database server registered by an account; only registered servers can hold network administrations."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="servers")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="servers", verbose_name=_("account"))
     name = models.CharField(_("SQL-servernaam"), max_length=200, help_text=_("Zoals gebruikers hem kennen."))
     engine = models.CharField(_("soort"), max_length=20, choices=DatabaseEngine.choices[1:])
     host = models.CharField(_("host"), max_length=255)
     port = models.PositiveIntegerField(_("poort"))
     allow_windows_auth = models.BooleanField(_("Windows-verificatie toegestaan"), default=True)
     allow_sql_auth = models.BooleanField(_("SQL-verificatie toegestaan"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("aangemaakt op"))
 
     class Meta:
         verbose_name = _("databaseserver")
@@ -212,7 +216,9 @@ class Administration(models.Model):
         ACTIVE = "active", _("In gebruik")
         DELETING = "deleting", _("Wordt verwijderd")
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="administrations")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="administrations", verbose_name=_("account")
+    )
     name = models.CharField(_("naam"), max_length=200)
     location = models.CharField(_("locatie"), max_length=20, choices=Location.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
@@ -221,16 +227,31 @@ class Administration(models.Model):
     engine = models.CharField(_("database"), max_length=20, choices=DatabaseEngine.choices)
     database_name = models.CharField(_("databasenaam of bestand"), max_length=500)
     server = models.ForeignKey(
-        DatabaseServer, on_delete=models.PROTECT, null=True, blank=True, related_name="administrations"
+        DatabaseServer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+        verbose_name=_("server"),
     )
     login_method = models.CharField(_("inlogmethode"), max_length=20, choices=LoginMethod.choices, blank=True)
     login_user = models.CharField(_("gebruikersnaam"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gemaakt door"),
     )
     restored_from = models.ForeignKey(
-        "backups.Backup", on_delete=models.SET_NULL, null=True, blank=True, related_name="restored_administrations"
+        "backups.Backup",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="restored_administrations",
+        verbose_name=_("teruggezet uit"),
     )
 
     objects = AdministrationQuerySet.as_manager()
@@ -279,10 +300,17 @@ class Right(models.Model):
         BOOKKEEPING = "bookkeeping", _("Boekhouden")
         READ = "read", _("Alleen inzien")
 
-    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="rights")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="rights", verbose_name=_("administratie")
+    )
     grantee_kind = models.CharField(_("soort"), max_length=20, choices=Grantee.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="rights"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rights",
+        verbose_name=_("gebruiker"),
     )
     firm = models.ForeignKey(
         Account,
@@ -291,12 +319,18 @@ class Right(models.Model):
         blank=True,
         related_name="client_rights",
         limit_choices_to={"package": Package.ACCOUNTANT},
+        verbose_name=_("accountantskantoor"),
     )
     role = models.CharField(_("rol"), max_length=20, choices=Role.choices, default=Role.BOOKKEEPING)
     access_blocked = models.BooleanField(_("toegang blokkeren"), default=False)
     granted_at = models.DateTimeField(_("toegekend op"), auto_now_add=True)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("toegekend door"),
     )
 
     class Meta:
@@ -337,11 +371,13 @@ class BankConnection(models.Model):
         REQUEST_NEEDED = "request_needed", _("Opnieuw aanvragen bij de bank")
         INACTIVE = "inactive", _("Niet actief")
 
-    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="bank_connections")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="bank_connections", verbose_name=_("administratie")
+    )
     bank = models.CharField(_("bank"), max_length=30, choices=Bank.choices)
     iban = models.CharField(_("IBAN"), max_length=34)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("aangemaakt op"))
 
     class Meta:
         verbose_name = _("bankkoppeling")
@@ -360,12 +396,14 @@ class ApiConnection(models.Model):
         KEY_NEEDED = "key_needed", _("Nieuwe sleutel nodig")
         REVOKED = "revoked", _("Ingetrokken")
 
-    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="api_connections")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="api_connections", verbose_name=_("administratie")
+    )
     partner = models.CharField(_("softwarepartner"), max_length=200)
     key_hash = models.CharField(_("sleutel (hash)"), max_length=64, blank=True)
     key_hint = models.CharField(_("laatste tekens"), max_length=8, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("aangemaakt op"))
 
     class Meta:
         verbose_name = _("API-koppeling")
@@ -394,10 +432,12 @@ class Mailbox(models.Model):
         ACTIVE = "active", _("Actief")
         SETUP_NEEDED = "setup_needed", _("Opnieuw instellen")
 
-    administration = models.OneToOneField(Administration, on_delete=models.CASCADE, related_name="mailbox")
+    administration = models.OneToOneField(
+        Administration, on_delete=models.CASCADE, related_name="mailbox", verbose_name=_("administratie")
+    )
     address = models.EmailField(_("adres"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("aangemaakt op"))
 
     class Meta:
         verbose_name = _("mailbox")

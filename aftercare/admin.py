@@ -13,5 +13,15 @@ class AftercareItemAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["title", "administration__name", "administration__account__name"]
     list_select_related = ["administration", "resolved_by"]
-    autocomplete_fields = ["administration", "right", "api_connection", "bank_connection", "source_bank_connection"]
-    readonly_fields = ["created_at", "resolved_at", "resolved_by"]
+    # What an item is about is fixed when the restore drafts it: pointing it at another right or connection would
+    # let its buttons act on someone else's.
+    readonly_fields = [
+        "administration",
+        "right",
+        "api_connection",
+        "bank_connection",
+        "source_bank_connection",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    ]

@@ -28,27 +28,51 @@ class AftercareItem(models.Model):
         DONE = "done", _("Afgerond")
         DISMISSED = "dismissed", _("Niet nodig")
 
-    administration = models.ForeignKey(Administration, on_delete=models.CASCADE, related_name="aftercare_items")
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="aftercare_items", verbose_name=_("administratie")
+    )
     kind = models.CharField(_("soort"), max_length=20, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     title = models.CharField(_("taak"), max_length=300)
     # What the item is about; the objects may be gone by the time someone looks (e.g. a removed right).
-    right = models.ForeignKey(Right, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    right = models.ForeignKey(
+        Right, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("recht")
+    )
     api_connection = models.ForeignKey(
-        ApiConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ApiConnection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("API-koppeling"),
     )
     bank_connection = models.ForeignKey(
-        BankConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        BankConnection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("bankkoppeling"),
     )
     # The connection of the source administration that a re-link takes over (ABN AMRO, Knab).
     source_bank_connection = models.ForeignKey(
-        BankConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        BankConnection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("oorspronkelijke bankkoppeling"),
     )
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("volgorde"))
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("afgehandeld op"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("afgehandeld door"),
     )
 
     objects = AftercareItemQuerySet.as_manager()

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -24,7 +25,8 @@ from portal.models import AuditEvent
 
 @admin.register(Backup)
 class BackupAdmin(admin.ModelAdmin):
-    list_display = ["administration_name", "account", "client_account", "origin", "status", "size", "created_at"]
+    # Short columns, so the list fits a 1366 px screen beside its filters.
+    list_display = ["administration_name", "owner", "origin", "status", "size_display", "created_at"]
     list_filter = ["status", "origin", "kept", "created_at"]
     search_fields = [
         "administration_name",
@@ -42,13 +44,13 @@ class BackupAdmin(admin.ModelAdmin):
         "account",
         "client_account",
         "administration",
-        "administration_name",
+        "name_at_backup",
         "origin",
         "status",
         "kept",
         "file_name",
         "original_file_name",
-        "size",
+        "size_display",
         "sha256",
         "created_by",
         "created_at",
@@ -56,10 +58,34 @@ class BackupAdmin(admin.ModelAdmin):
         "contents",
         "download",
     ]
-    exclude = ["summary", "snapshot"]
+    exclude = ["summary", "snapshot", "size", "administration_name"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Every field is read-only: the page is for looking, and shows no "Opslaan".
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        if not request.user.has_perm("backups.download_backup"):
+            fields.remove("download")
+        return fields
+
+    @admin.display(description=_("eigenaar"), ordering="account__name")
+    def owner(self, backup: Backup) -> str:
+        if backup.client_account_id:
+            return f"{backup.account} ({_('voor')} {backup.client_account})"
+        return str(backup.account)
+
+    @admin.display(description=_("naam bij de back-up"))
+    def name_at_backup(self, backup: Backup) -> str:
+        return backup.administration_name
+
+    @admin.display(description=_("grootte"), ordering="size")
+    def size_display(self, backup: Backup) -> str:
+        return filesizeformat(backup.size) if backup.size is not None else "–"
 
     @admin.display(description=_("Inhoud"))
     def contents(self, backup: Backup) -> SafeString:
@@ -102,17 +128,8 @@ class BackupAdmin(admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = [
-        "pk",
-        "kind",
-        "status",
-        "account",
-        "administration",
-        "progress",
-        "phase",
-        "queued_at",
-        "finished_at",
-    ]
+    # Short columns, so the list fits a 1366 px screen beside its filters; the page has the rest.
+    list_display = ["pk", "kind", "status", "administration", "progress", "queued_at"]
     list_filter = ["status", "kind", "queued_at"]
     search_fields = ["account__name", "administration__name", "requested_by__username", "requested_by__email", "log"]
     list_select_related = ["account", "administration"]
@@ -140,6 +157,10 @@ class JobAdmin(admin.ModelAdmin):
     actions = ["retry", "cancel"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A job is history: retry and cancel are actions on the list, the page itself only shows.
         return False
 
     @admin.action(description=_("Mislukte taken opnieuw starten"), permissions=["retry"])

@@ -66,11 +66,17 @@ class Reporter:
         percent = max(self.job.progress, min(int(percent), 99))
         phase = phase[:200]
         now = time.monotonic()
-        due = phase != self.job.phase or now - self._last_write >= REPORT_INTERVAL_SECONDS
+        step = phase != self.job.phase
+        due = step or now - self._last_write >= REPORT_INTERVAL_SECONDS
         self.job.progress, self.job.phase = percent, phase
         if due:
             self._last_write = now
-            Job.objects.filter(pk=self.job.pk).update(progress=percent, phase=phase, heartbeat_at=timezone.now())
+            fields: dict[str, Any] = {"progress": percent, "phase": phase, "heartbeat_at": timezone.now()}
+            if step:
+                # Each new phase is a step in the support log, so a finished job shows what it did.
+                self.job.log += f"{timezone.localtime():%H:%M:%S} {percent}% {phase}\n"
+                fields["log"] = self.job.log
+            Job.objects.filter(pk=self.job.pk).update(**fields)
             if self.echo:
                 self.echo(percent, phase)
 
@@ -81,10 +87,13 @@ class Reporter:
 
 def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
     now = timezone.now()
+    final = phase or _("Klaar")
+    job.log += f"{timezone.localtime(now):%H:%M:%S} 100% {final}\n"
     values = {
+        "log": job.log,
         "status": Job.Status.SUCCEEDED,
         "progress": 100,
-        "phase": phase or _("Klaar"),
+        "phase": final,
         "finished_at": now,
         "heartbeat_at": now,
         "secret": None,
@@ -118,9 +127,15 @@ def job_run(
     try:
         handler(job, Reporter(job, echo))
     except Exception as error:
-        user_message = getattr(error, "user_message", None) or GENERIC_FAILURE
+        user_message = getattr(error, "user_message", None)
+        if user_message:
+            # An expected failure (unreachable server, refused file, …): the support log gets what happened in
+            # one line, the customer the message; a traceback would only hide it.
+            logger.warning("job %s (%s) failed: %s", job.pk, job.kind, error)
+            job_fail(job, user_message=str(user_message), log=f"Mislukt: {error}")
+            return
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        job_fail(job, user_message=str(user_message), log=traceback.format_exc())
+        job_fail(job, user_message=GENERIC_FAILURE, log=traceback.format_exc())
         return
     if job.status == Job.Status.RUNNING:
         job_succeed(job)

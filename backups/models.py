@@ -63,9 +63,14 @@ class Backup(models.Model):
         READY = "ready", _("Klaar")
         FAILED = "failed", _("Mislukt")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="backups")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="backups", verbose_name=_("account"))
     administration = models.ForeignKey(
-        Administration, on_delete=models.SET_NULL, null=True, blank=True, related_name="backups"
+        Administration,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="backups",
+        verbose_name=_("administratie"),
     )
     # The name at back-up time: the administration may be renamed or deleted later (R9).
     administration_name = models.CharField(_("administratie"), max_length=200)
@@ -84,7 +89,12 @@ class Backup(models.Model):
     # aftercare can draft its to-do list after a restore (R20–R24).
     snapshot = models.JSONField(_("momentopname"), default=dict, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gemaakt door"),
     )
     # A back-up an accountancy firm made of a client's administration lives in the firm's overview (`account`) and
     # is labelled with the client; the client sees that it was made, not the file.
@@ -151,16 +161,33 @@ class Job(models.Model):
 
     kind = models.CharField(_("soort"), max_length=30, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="jobs")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="jobs", verbose_name=_("account"))
     administration = models.ForeignKey(
-        Administration, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+        Administration,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("administratie"),
     )
-    backup = models.ForeignKey(Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs")
+    backup = models.ForeignKey(
+        Backup, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs", verbose_name=_("back-up")
+    )
     result_administration = models.ForeignKey(
-        Administration, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Administration,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("nieuwe administratie"),
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("aangevraagd door"),
     )
     # Non-secret parameters (target location, name). Secrets never go here nor into task arguments.
     params = models.JSONField(_("parameters"), default=dict, blank=True)

@@ -1,14 +1,24 @@
-"""django-q2 tasks: each takes an id, loads the row, calls a service."""
+"""django-q2 tasks: each takes an id, loads the row, calls a service.
+
+The worker runs only the functions listed in TASKS. django-q2 stores the function to run as text in its rows
+(schedules, queued and failed tasks); whatever such a row names, `guard_task_queue` swaps any other function for
+`refused` before the task is queued, so a hand-edited row (say `os.system`) is logged and never run.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from backups import services
 from backups.jobs import job_claim, job_fail, job_run, jobs_reap
 
 logger = logging.getLogger(__name__)
+
+# The portal's own task functions: the only ones a worker may run, from a schedule or from the queue.
+TASKS = frozenset({"backups.tasks.run_job", "backups.tasks.reap_jobs"})
+REFUSED = "backups.tasks.refused"
 
 
 def run_job(job_id: int, echo: Callable[[int, str], None] | None = None) -> None:
@@ -28,3 +38,38 @@ def reap_jobs() -> list[int]:
     if reaped:
         logger.warning("reaped stale jobs %s", reaped)
     return reaped
+
+
+def refused(func_name: str, hook: str = "") -> None:
+    """Run instead of a function that is not one of the portal's tasks: the task fails, with the name in its
+    result and in the log, and nothing else happens."""
+    logger.error("refused to run %r (hook %r): not one of the portal's tasks", func_name, hook)
+    raise PermissionError(f"refused to run {func_name!r}: not one of the portal's tasks")
+
+
+def task_name_of(func: Any) -> str:
+    if callable(func):
+        return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', repr(func))}"
+    return str(func)
+
+
+def is_allowed(func: Any) -> bool:
+    return task_name_of(func) in TASKS
+
+
+def _refuse_unknown_tasks(sender: Any, task: dict[str, Any], **kwargs: Any) -> None:
+    func, hook = task.get("func"), task.get("hook")
+    if is_allowed(func) and not hook:
+        return
+    # Hooks run in the cluster after a task; the portal uses none, so any hook is refused with its task.
+    logger.error("refused to queue %r (hook %r): not one of the portal's tasks", task_name_of(func), hook)
+    task.update(func=REFUSED, args=(task_name_of(func), task_name_of(hook) if hook else ""), kwargs={})
+    task.pop("hook", None)
+
+
+def guard_task_queue() -> None:
+    """Connect the allow-list to django-q2's pre_enqueue signal, which every task passes before it is queued:
+    tasks made from schedules by the cluster's scheduler, `async_task` calls and the admin's resubmit."""
+    from django_q.signals import pre_enqueue
+
+    pre_enqueue.connect(_refuse_unknown_tasks, dispatch_uid="portal-task-allow-list")

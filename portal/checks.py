@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register()
@@ -21,5 +21,19 @@ def demo_secret_key_check(app_configs: Any = None, **kwargs: Any) -> list[Error]
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`; only the demo (DEBUG=1) may use the "
             "built-in key.",
             id="portal.E001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def second_factor_check(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Staff without a second factor: one stolen password would open every customer's back-ups."""
+    if getattr(settings, "ADMIN_REQUIRE_2FA", True):
+        return []
+    return [
+        Warning(
+            "ADMIN_REQUIRE_2FA is off: staff enter the admin (/beheer/) with a password alone.",
+            hint="Only the demo turns it off; leave ADMIN_REQUIRE_2FA unset (true) in production.",
+            id="portal.W201",
         )
     ]

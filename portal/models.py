@@ -23,13 +23,23 @@ class AuditEvent(models.Model):
 
     action = models.CharField(_("actie"), max_length=40, choices=Action.choices, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gebruiker"),
     )
     # Kept as text too: the user may be deleted, the trail may not lose who it was.
     actor_name = models.CharField(_("door"), max_length=150, blank=True)
     ip_address = models.GenericIPAddressField(_("IP-adres"), null=True, blank=True)
     account = models.ForeignKey(
-        "administrations.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+        "administrations.Account",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("account"),
     )
     administration = models.ForeignKey(
         "administrations.Administration",
@@ -37,6 +47,7 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
         related_name="audit_events",
+        verbose_name=_("administratie"),
     )
     administration_name = models.CharField(_("administratie"), max_length=200, blank=True)
     target = models.CharField(_("waarop"), max_length=300, blank=True)

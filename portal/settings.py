@@ -57,7 +57,8 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("CSRF_TRUSTED_ORIGINS", "").s
 DATA_DIR = env_path("PORTAL_DATA_DIR", BASE_DIR / "data")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin on the portal's own site: staff need a second factor there (portal/admin_site.py).
+    "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,6 +69,9 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "django_otp",
+    "portal.apps.TOTPConfig",
+    "portal.apps.StaticConfig",
     "portal",
     "administrations",
     "backups",
@@ -82,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -158,6 +163,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Back-upportaal <noreply@loca
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600)
 
 LOGIN_URL = "login"
+# Staff sign in to the admin (/beheer/) with a password and a second factor (an authenticator app, or a recovery
+# code). Only the demo turns this off (`make demo`); never in production.
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Back-upportaal")
 LOGIN_REDIRECT_URL = "administrations:list"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -229,9 +238,29 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 # An upload is refused when it would leave less than this free on the disk of the upload, data or back-up folder.
 MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 1024**3)
 FILE_UPLOAD_TEMP_DIR = str(env_path("FILE_UPLOAD_TEMP_DIR", DATA_DIR / "uploads"))
+# Files the portal writes through Django's storages (back-ups, uploads) are for the portal's own user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+
+def private_folder(folder: Path) -> None:
+    """Make a folder only the portal's user may enter (0700), also when it was made looser before."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+
+
 # The embedded defaults need their folders; creating them here keeps the two README commands enough.
 for _folder in (DATA_DIR, Path(FILE_UPLOAD_TEMP_DIR)):
-    _folder.mkdir(parents=True, exist_ok=True)
+    private_folder(_folder)
+_sqlite_name = str(DATABASES["default"]["NAME"]) if DATABASES["default"]["ENGINE"].endswith("sqlite3") else ""
+if _sqlite_name and _sqlite_name != ":memory:" and not _sqlite_name.startswith("file:"):
+    # SQLite would create the portal database (password hashes, sessions) readable by everyone (0644 under the
+    # usual umask); an empty file is a valid database, so make it first, 0600. Its journal and WAL files get the
+    # database file's permissions from SQLite itself.
+    _sqlite_path = Path(_sqlite_name)
+    _sqlite_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(_sqlite_path, os.O_WRONLY | os.O_CREAT, 0o600))
+    _sqlite_path.chmod(0o600)
 
 # SQL passwords for network restores are encrypted at rest with this key (Fernet), not with SECRET_KEY.
 CREDENTIALS_KEY = env_str("CREDENTIALS_KEY")
@@ -254,7 +283,8 @@ Q_CLUSTER: dict = {
     "ack_failures": True,
     "save_limit": 250,
     "catch_up": False,
-    "label": "Taken",
+    # django-q2's own section in the admin (superusers only); the portal's jobs are "Taken" under Back-ups.
+    "label": "Taakwachtrij (django-q)",
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

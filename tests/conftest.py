@@ -193,3 +193,21 @@ def cast(django_user_model: Any) -> Cast:
         other_administration=other,
         server=server,
     )
+
+
+@pytest.fixture
+def staff_login(client: Any) -> Callable[[Any], Any]:
+    """Sign a staff user in to the admin as after password and second factor: a confirmed TOTP device, and the
+    session marked as verified by it (what django-otp's login does after a correct code)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def login(user: Any) -> Any:
+        device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    return login

@@ -18,17 +18,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def first_line(client, cast):
+def first_line(staff_login, cast):
     cast.support.groups.add(Group.objects.get(name=FIRST_LINE))
-    client.force_login(cast.support)
-    return client
+    return staff_login(cast.support)
 
 
 @pytest.fixture
-def second_line(client, cast):
+def second_line(staff_login, cast):
     cast.support.groups.add(Group.objects.get(name=SECOND_LINE))
-    client.force_login(cast.support)
-    return client
+    return staff_login(cast.support)
 
 
 @pytest.fixture

@@ -30,10 +30,10 @@ def test_logging_out_takes_a_post(client, cast) -> None:
     assert client.get(reverse("administrations:list")).status_code == 302
 
 
-def test_the_admin_is_the_support_desk(client, cast) -> None:
+def test_the_admin_is_the_support_desk(staff_login, cast) -> None:
     cast.support.is_superuser = True
     cast.support.save()
-    client.force_login(cast.support)
+    client = staff_login(cast.support)
     for url in [
         "/beheer/",
         "/beheer/administrations/account/?q=Bakkerij",
@@ -50,10 +50,10 @@ def test_the_admin_is_the_support_desk(client, cast) -> None:
         assert client.get(url).status_code == 200, url
 
 
-def test_the_admin_finds_a_customer_by_e_mail(client, cast) -> None:
+def test_the_admin_finds_a_customer_by_e_mail(staff_login, cast) -> None:
     cast.support.is_superuser = True
     cast.support.save()
-    client.force_login(cast.support)
+    client = staff_login(cast.support)
     body = client.get("/beheer/administrations/account/?q=owner@example.nl").content.decode()
     assert "Bakkerij Test" in body and "Ander Bedrijf" not in body
 
