@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,7 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from administrations.databases import DatabaseError
 from administrations.mdb import MdbError, mdb_import_start, mdb_staging_folder
-from administrations.models import Administration, account_of, manages_account
+from administrations.models import Administration, account_of
+from administrations.permissions import Action, access_for, refuse
 from backups.forms import RestoreForm
 from backups.models import Backup
 from backups.services import BackupRefused
@@ -99,9 +99,11 @@ class MdbImportForm(RestoreForm):
 def mdb_import_view(request: HttpRequest) -> HttpResponse:
     """Toevoegen → Bestaande administratie: the .mdb streams to disk with a progress bar, the import runs as a job."""
     account = account_of(request.user)
-    if account is None or not account.capabilities.can_restore_backups or not manages_account(request.user, account):
-        messages.error(request, _("Met je pakket of rol kun je geen bestaande administratie toevoegen."))
-        return htmx_redirect(request, reverse("administrations:list"))
+    # Adding an existing administration is a restore in the article's words ("terugzetten via Toevoegen →
+    # Bestaande administratie"): the permission table's restore, in the user's own account.
+    decision = access_for(request).decide(account, Action.BACKUP_RESTORE)
+    if account is None or not decision:
+        return refuse(request, decision)
     refusal = upload_refusal(request)
     if refusal is not None:
         form = refused_form(MdbImportForm, request, refusal, account=account)

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from administrations.permissions import Access, Action, Decision, roles_allowing
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -199,15 +201,25 @@ class AdministrationQuerySet(models.QuerySet["Administration"]):
         - they work at an accountancy firm that holds a right on it that is not blocked.
 
         Standard members of the owning account (extra users) need a right like anyone else, so blocking it
-        (R20) really removes their access. Support staff work through the Django admin, not here.
+        (R20) really removes their access. Support staff work through the Django admin, not here. Which roles
+        let a right holder see comes from the permission table (`administrations.permissions`).
         """
+        return self.allowing(user, Action.SEE)
+
+    def allowing(self, user: AbstractBaseUser | AnonymousUser, action: Action) -> AdministrationQuerySet:
+        """The administrations on which the permission table lets the user do `action` (before the package)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         managed_accounts = Membership.objects.filter(
             user_id=user.pk, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
         ).values("account_id")
         firms = Membership.objects.filter(user_id=user.pk, account__package=Package.ACCOUNTANT).values("account_id")
-        granted = Right.objects.filter(access_blocked=False).filter(Q(user_id=user.pk) | Q(firm_id__in=firms))
+        by_user = Q(user_id=user.pk) & (
+            Q(grantee_kind=Right.Grantee.EXTRA_USER, role__in=roles_allowing(action, Right.Grantee.EXTRA_USER))
+            | Q(grantee_kind=Right.Grantee.EXTERNAL_USER, role__in=roles_allowing(action, Right.Grantee.EXTERNAL_USER))
+        )
+        by_firm = Q(firm_id__in=firms, role__in=roles_allowing(action, Right.Grantee.FIRM))
+        granted = Right.objects.filter(access_blocked=False).filter(by_user | by_firm)
         return self.filter(Q(account_id__in=managed_accounts) | Q(pk__in=granted.values("administration_id")))
 
 
@@ -276,6 +288,13 @@ class Administration(models.Model):
     def is_managed_by(self, user: AbstractBaseUser | AnonymousUser) -> bool:
         """Main users and administrators of the owning account manage rights and delete administrations."""
         return manages_account(user, self.account_id)
+
+    def decide(self, user: AbstractBaseUser | AnonymousUser, action: Action) -> Decision:
+        """May the user do `action` on this administration (the permission table), and if not, why."""
+        return Access(user).decide(self, action)
+
+    def allows(self, user: AbstractBaseUser | AnonymousUser, action: Action) -> bool:
+        return self.decide(user, action).allowed
 
     @property
     def capabilities(self) -> Capabilities:

@@ -5,11 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from administrations.forms import RightForm
-from administrations.models import Administration, Membership, Right, account_of, firm_of
+from administrations.models import Administration, Right, account_of, firm_of
+from administrations.permissions import Action, access_for, refuse
 from administrations.services import firm_revoke_backup_applies, right_remove
 from backups.models import Backup
 from backups.services import BackupRefused
@@ -34,9 +36,6 @@ def administration_list(request: HttpRequest) -> HttpResponse:
     )
     memberships = list(request.user.memberships.values_list("account_id", "role"))  # type: ignore[union-attr]
     own_account_ids = {account_id for account_id, _ in memberships}
-    managed_account_ids = {
-        a for a, role in memberships if role in (Membership.Role.MAIN, Membership.Role.ADMINISTRATOR)
-    }
     account = account_of(request.user)
     return render(
         request,
@@ -44,10 +43,7 @@ def administration_list(request: HttpRequest) -> HttpResponse:
         {
             "administrations": administrations,
             "own_account_ids": own_account_ids,
-            "managed_account_ids": managed_account_ids,
-            "can_restore": bool(
-                account and account.capabilities.can_restore_backups and account.pk in managed_account_ids
-            ),
+            "can_restore": access_for(request).allows(account, Action.BACKUP_RESTORE),
         },
     )
 
@@ -56,7 +52,7 @@ def administration_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def administration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     administration = get_administration_or_404(request, pk)
-    manages = administration.is_managed_by(request.user)
+    manages = access_for(request).allows(administration, Action.RIGHTS_MANAGE)
     context = {
         "administration": administration,
         "manages": manages,
@@ -64,7 +60,7 @@ def administration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "bank_connections": administration.bank_connections.all(),
         "api_connections": administration.api_connections.all(),
     }
-    if manages:
+    if access_for(request).allows(administration, Action.AFTERCARE_RESOLVE):
         from aftercare.views import panel_context
 
         context["aftercare"] = panel_context(administration)
@@ -72,11 +68,13 @@ def administration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "administrations/administration_detail.html", context)
 
 
-def get_managed_administration_or_404(request: HttpRequest, pk: int) -> Administration:
-    """Rights are managed by the main user and administrators of the owning account only."""
+def get_managed_administration_or_404(request: HttpRequest, pk: int) -> Administration | HttpResponse:
+    """Rights are managed by whom the permission table says (the main user and administrators of the owning
+    account); someone who sees the administration but may not manage its rights is told so (403)."""
     administration = get_administration_or_404(request, pk)
-    if not administration.is_managed_by(request.user):
-        raise Http404
+    decision = access_for(request).decide(administration, Action.RIGHTS_MANAGE)
+    if not decision:
+        return refuse(request, decision, back=reverse("administrations:detail", args=[administration.pk]))
     return administration
 
 
@@ -93,6 +91,8 @@ def _rights_page(
 def right_list(request: HttpRequest, pk: int) -> HttpResponse:
     """Administratie → Rechten: list, add."""
     administration = get_managed_administration_or_404(request, pk)
+    if isinstance(administration, HttpResponse):
+        return administration
     form = RightForm(request.POST or None, administration=administration)
     if request.method == "POST":
         if not form.is_valid():
@@ -116,6 +116,8 @@ def right_list(request: HttpRequest, pk: int) -> HttpResponse:
 def right_change(request: HttpRequest, pk: int, right_pk: int, action: str) -> HttpResponse:
     """Block or unblock a right; it takes effect on access at once."""
     administration = get_managed_administration_or_404(request, pk)
+    if isinstance(administration, HttpResponse):
+        return administration
     right = get_object_or_404(Right, pk=right_pk, administration=administration)
     if action not in ("blokkeren", "deblokkeren"):
         raise Http404
@@ -132,6 +134,8 @@ def right_remove_view(request: HttpRequest, pk: int, right_pk: int) -> HttpRespo
     """Remove a right after confirmation. For a firm, the page says first whether the firm gets an automatic
     back-up up to this moment (and the removal starts it)."""
     administration = get_managed_administration_or_404(request, pk)
+    if isinstance(administration, HttpResponse):
+        return administration
     right = get_object_or_404(Right.objects.select_related("firm", "user"), pk=right_pk, administration=administration)
     backs_up = firm_revoke_backup_applies(right)
     if request.method == "POST":

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from administrations.models import Administration
+from administrations.permissions import Action, access_for, refuse
 from administrations.views import get_administration_or_404
 from aftercare import services
 from aftercare.forms import MailboxForm
@@ -30,8 +32,9 @@ def panel_context(administration: Administration, **extra: object) -> dict[str, 
 @require_GET
 def aftercare_panel(request: HttpRequest, pk: int) -> HttpResponse:
     administration = get_administration_or_404(request, pk)
-    if not administration.is_managed_by(request.user):
-        raise Http404
+    decision = access_for(request).decide(administration, Action.AFTERCARE_RESOLVE)
+    if not decision:
+        return refuse(request, decision, back=reverse("administrations:detail", args=[administration.pk]))
     context = panel_context(administration)
     template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
@@ -58,8 +61,9 @@ ACTIONS = {
 def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     item = get_object_or_404(AftercareItem.objects.select_related("administration"), pk=pk)
     administration = get_administration_or_404(request, item.administration_id)
-    if not administration.is_managed_by(request.user):
-        raise Http404
+    decision = access_for(request).decide(administration, Action.AFTERCARE_RESOLVE)
+    if not decision:
+        return refuse(request, decision, back=reverse("administrations:detail", args=[administration.pk]))
     user = request.user
     extra: dict[str, object] = {}
     target = item.title

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from administrations.models import Account, Administration, Membership, Package
+from administrations.models import Account, Administration, Membership, Package, Right
+from administrations.permissions import Access, Action, Decision, roles_allowing
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -18,20 +19,32 @@ if TYPE_CHECKING:
 
 class BackupQuerySet(models.QuerySet["Backup"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> BackupQuerySet:
-        """Back-ups in the overviews of the user's accounts (Overzicht Online Back-up). A back-up belongs to the
-        account that made it: a customer's own, or for firm staff the firm's. Main users and administrators see
-        all of their account's; every firm member sees the firm's; a standard user of a customer sees those of the
-        administrations the access rule lets them see."""
+        """Back-ups in the overviews the user looks at (Overzicht Online Back-up). A back-up belongs to the
+        account that made it: a customer's own, or for a firm's back-up of a client the firm's. Main users and
+        administrators see all of their account's; every firm member sees the firm's back-ups of clients (while
+        the client blocks the firm they stay listed, greyed, and nothing can be done with them); someone with a
+        right on an administration sees its back-ups in the owner's overview. What each may do with them is the
+        permission table's (`Backup.decide`)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         memberships = Membership.objects.filter(user_id=user.pk)
-        whole_accounts = memberships.filter(
-            Q(role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]) | Q(account__package=Package.ACCOUNTANT)
-        ).values("account_id")
-        visible = Administration.objects.visible_to(user).values("pk")
+        managed = memberships.filter(role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR])
+        firms = memberships.filter(account__package=Package.ACCOUNTANT)
+        granted = Right.objects.filter(access_blocked=False, user_id=user.pk).filter(
+            Q(grantee_kind=Right.Grantee.EXTRA_USER, role__in=roles_allowing(Action.SEE, Right.Grantee.EXTRA_USER))
+            | Q(
+                grantee_kind=Right.Grantee.EXTERNAL_USER,
+                role__in=roles_allowing(Action.SEE, Right.Grantee.EXTERNAL_USER),
+            )
+        )
         return self.filter(
-            Q(account_id__in=whole_accounts)
-            | Q(account_id__in=memberships.values("account_id"), administration_id__in=visible)
+            Q(account_id__in=managed.values("account_id"))
+            | Q(account_id__in=firms.values("account_id"), client_account__isnull=False)
+            | Q(
+                client_account__isnull=True,
+                administration_id__in=granted.values("administration_id"),
+                administration__account_id=F("account_id"),
+            )
         )
 
     def made_by_firms_for(self, user: AbstractBaseUser | AnonymousUser) -> BackupQuerySet:
@@ -131,6 +144,10 @@ class Backup(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+    def decide(self, user: AbstractBaseUser | AnonymousUser, action: Action) -> Decision:
+        """May the user do `action` with this back-up (the permission table), and if not, why."""
+        return Access(user).decide(self, action)
 
 
 class JobQuerySet(models.QuerySet["Job"]):

@@ -39,8 +39,8 @@ from administrations.models import (
     Right,
     account_of,
     firm_of,
-    manages_account,
 )
+from administrations.permissions import Action, access_for, refuse, web_only_reason
 from administrations.views import get_administration_or_404
 from backups import storage
 from backups.forms import RestoreForm, UploadForm
@@ -90,11 +90,12 @@ def backup_list(request: HttpRequest) -> HttpResponse:
     backups = (
         Backup.objects.visible_to(request.user)
         .in_overview()
-        .select_related("administration", "created_by")
+        .select_related("account", "administration", "created_by")
         .order_by("-created_at", "-pk")
     )
     page = Paginator(backups.select_related("client_account"), PAGE_SIZE).get_page(request.GET.get("pagina"))
     account = account_of(request.user)
+    access = access_for(request)
     by_firms = (
         Backup.objects.made_by_firms_for(request.user)
         .select_related("account", "created_by")
@@ -106,7 +107,12 @@ def backup_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "account": account,
-            "can_upload": bool(account and account.capabilities.can_create_backups),
+            "can_upload": access.allows(account, Action.BACKUP_UPLOAD),
+            # The empty overview only suggests what the user can really do (and says why not for inOrde).
+            "can_make": not page.object_list and access.makes_any_backup(),
+            "web_only_reason": web_only_reason(account.get_package_display())
+            if account and account.capabilities.web_only
+            else "",
             "by_firms": by_firms,
         },
     )
@@ -124,6 +130,9 @@ def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
 def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Bekijken: what is inside, from the inspection stored when the back-up was verified."""
     backup = get_backup_or_404(request, pk)
+    decision = access_for(request).decide(backup, Action.BACKUP_INSPECT)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:list"))
     summary = backup.summary or {}
     tables = sorted(summary.get("tables", []), key=lambda t: (t.get("schema", ""), t.get("name", "")))
     exported = (summary.get("origin") or {}).get("export_started_at")
@@ -153,6 +162,9 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     backup = get_backup_or_404(request, pk)
     if not backup.is_ready:
         raise Http404
+    decision = access_for(request).decide(backup, Action.BACKUP_DOWNLOAD)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:list"))
     try:
         stored_size = storage.size_of(backup.file_name)
     except (OSError, FileNotFoundError):
@@ -190,6 +202,9 @@ def stream_backup(backup: Backup) -> HttpResponseBase:
 def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """R8: deleting asks for confirmation first."""
     backup = get_backup_or_404(request, pk)
+    decision = access_for(request).decide(backup, Action.BACKUP_DELETE)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:list"))
     if request.method == "POST":
         audit.record(
             request,
@@ -212,13 +227,9 @@ def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Back-up maken (R7, R10). An administration with a SnelStart Bankieren account first shows R6's warning."""
     administration = get_administration_or_404(request, pk)
-    if not administration.capabilities.can_create_backups:
-        messages.error(
-            request,
-            _("Met het pakket %(package)s kun je geen back-ups maken.")
-            % {"package": administration.account.get_package_display()},
-        )
-        return htmx_redirect(request, reverse("administrations:list"))
+    decision = access_for(request).decide(administration, Action.BACKUP_MAKE)
+    if not decision:
+        return refuse(request, decision)
     banking = administration.bank_connections.filter(bank=Bank.SNELSTART_BANKIEREN).exists()
     if banking and request.POST.get("bankieren_begrepen") != "ja":
         return render(request, "backups/backup_bank_warning.html", {"administration": administration})
@@ -294,9 +305,9 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
     limit, checked for the obvious, then verified in a job."""
     account = account_of(request.user)
     for_restore = request.GET.get("voor") == "terugzetten"
-    if account is None or not account.capabilities.can_create_backups:
-        messages.error(request, _("Met je pakket kun je geen back-ups uploaden of terugzetten."))
-        return htmx_redirect(request, reverse("administrations:list"))
+    decision = access_for(request).decide(account, Action.BACKUP_RESTORE if for_restore else Action.BACKUP_UPLOAD)
+    if account is None or not decision:
+        return refuse(request, decision, back=reverse("backups:list"))
     refusal = upload_refusal(request)
     if refusal is not None:
         form = refused_form(UploadForm, request, refusal)
@@ -347,16 +358,19 @@ def stage_upload(upload: object, staged: Path) -> None:
 def restore_choose(request: HttpRequest) -> HttpResponse:
     """Step one of Back-up terugzetten: an online back-up from the overview (R15) or a local file (R19)."""
     account = account_of(request.user)
-    if account is None or not account.capabilities.can_restore_backups or not manages_account(request.user, account):
-        messages.error(request, _("Met je pakket of rol kun je geen back-ups terugzetten."))
-        return htmx_redirect(request, reverse("administrations:list"))
-    backups = (
+    access = access_for(request)
+    decision = access.decide(account, Action.BACKUP_RESTORE)
+    if account is None or not decision:
+        return refuse(request, decision)
+    candidates = (
         Backup.objects.visible_to(request.user)
         .in_overview()
         .ready()
         .filter(account=account)
+        .select_related("account")
         .order_by("-created_at")[:50]
     )
+    backups = [backup for backup in candidates if access.allows(backup, Action.BACKUP_RESTORE)]
     return render(request, "backups/restore_choose.html", {"backups": backups})
 
 
@@ -367,15 +381,9 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Back-up terugzetten (R12, R13, R15–R19): always as a NEW administration."""
     backup = get_backup_or_404(request, pk)
     account = backup.account
-    if not account.capabilities.can_restore_backups:
-        messages.error(
-            request,
-            _("Met het pakket %(package)s kun je geen back-ups terugzetten.")
-            % {"package": account.get_package_display()},
-        )
-        return htmx_redirect(request, reverse("backups:list"))
-    if not manages_account(request.user, account):
-        raise Http404
+    decision = access_for(request).decide(backup, Action.BACKUP_RESTORE)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:list"))
     if not backup.is_ready:
         messages.error(request, _("Deze back-up is nog niet klaar of is mislukt."))
         return htmx_redirect(request, reverse("backups:list"))
@@ -424,8 +432,9 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
 def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Verwijderen (R9): an online administration is backed up automatically first."""
     administration: Administration = get_administration_or_404(request, pk)
-    if not administration.is_managed_by(request.user):
-        raise Http404
+    decision = access_for(request).decide(administration, Action.ADMINISTRATION_DELETE)
+    if not decision:
+        return refuse(request, decision)
     if request.method == "POST":
         if request.POST.get("naam") != administration.name:
             messages.error(request, _("Typ de naam van de administratie precies over om te bevestigen."))

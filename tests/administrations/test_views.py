@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from administrations.models import Package, Right
+from tests.administrations.pages import main_text
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +45,10 @@ def test_r4_an_inorde_customer_is_told_back_ups_are_not_possible(client, cast) -
     cast.account.package = Package.INORDE
     cast.account.save()
     client.force_login(cast.owner)
-    body = client.get(reverse("administrations:list")).content.decode()
-    assert "Met het pakket inOrde kun je geen back-ups maken of terugzetten." in body
+    text = main_text(client.get(reverse("administrations:list")))
+    assert "Met het pakket inOrde kun je geen back-ups maken of terugzetten" in text
+    assert "geen toegang tot SnelStart 12" in text  # the article's reason
+    assert "Back-up maken" not in text
 
 
 def test_firm_staff_see_the_client_by_name(client, cast) -> None:

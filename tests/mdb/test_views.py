@@ -10,6 +10,7 @@ from django.urls import reverse
 from administrations.mdb import mdb_staging_folder
 from administrations.models import Administration
 from backups.models import Job
+from tests.administrations.pages import main_text
 from tests.mdb.helpers import NWIND, require_mdbtools
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,9 @@ def test_the_administrations_list_offers_the_screen_to_a_main_user_only(owner, c
     assert "Bestaande administratie toevoegen" in owner.get("/administraties/").content.decode()
     client.force_login(cast.extra_user)
     assert "Bestaande administratie toevoegen" not in client.get("/administraties/").content.decode()
-    assert client.get(URL).status_code == 302  # sent back to the list with a message
+    refused = client.get(URL)
+    assert refused.status_code == 403
+    assert "Alleen de hoofdgebruiker en beheerders van het account kunnen back-ups terugzetten" in main_text(refused)
 
 
 def test_the_form_shows_file_target_and_cost(owner) -> None:
