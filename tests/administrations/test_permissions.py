@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -329,6 +330,20 @@ def test_the_table_says_what_the_rules_say() -> None:
     for kind in (Kind.FIRM_BLOCKED, Kind.OUTSIDER, Kind.SUPPORT):
         assert all(value is Allowed.NO for value in TABLE[kind].values())
     assert {Action.BACKUP_MAKE, Action.BACKUP_RESTORE} <= WEB_ONLY_FORBIDS  # R4, R13
+
+
+def test_the_readme_shows_the_table_from_the_code() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        match = re.match(r"`(\w+)`:", cells[0])
+        if match and match.group(1) in KINDS:
+            rows[match.group(1)] = cells[1:]
+    assert set(rows) == set(KINDS)
+    for name, cells in rows.items():
+        kind, web_only = (Kind.MAIN, True) if name == "inorde" else (Kind(name), False)
+        assert cells == [allowed(kind, action, web_only=web_only).value for action in Action], name
 
 
 # --- 3: blocking a firm blocks the firm ------------------------------------------------------------------------
