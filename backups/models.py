@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from administrations.models import Account, Administration, Membership, Package, Right
-from administrations.permissions import Access, Action, Decision, roles_allowing
+from administrations.permissions import Action, roles_allowing
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -24,7 +24,7 @@ class BackupQuerySet(models.QuerySet["Backup"]):
         administrators see all of their account's; every firm member sees the firm's back-ups of clients (while
         the client blocks the firm they stay listed, greyed, and nothing can be done with them); someone with a
         right on an administration sees its back-ups in the owner's overview. What each may do with them is the
-        permission table's (`Backup.decide`)."""
+        permission table's (`administrations.permissions.Access.decide`)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         memberships = Membership.objects.filter(user_id=user.pk)
@@ -144,10 +144,6 @@ class Backup(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
-
-    def decide(self, user: AbstractBaseUser | AnonymousUser, action: Action) -> Decision:
-        """May the user do `action` with this back-up (the permission table), and if not, why."""
-        return Access(user).decide(self, action)
 
 
 class JobQuerySet(models.QuerySet["Job"]):

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from administrations.databases import DatabaseError, DatabaseLocation, database_drop
 from administrations.models import Account, Administration, DatabaseEngine, DatabaseServer, Location
+from administrations.permissions import Action
 from administrations.services import Target, administration_create
 from backups import bacpac, credentials, storage
 from backups.engines import native
@@ -472,7 +473,7 @@ def run_restore(job: Job, report: Reporter) -> Administration:
 def administration_delete_start(*, administration: Administration, user: User) -> Job:
     """Delete an administration. An online one is first backed up automatically into the overview; if that
     back-up fails, the administration stays (R9)."""
-    if not administration.is_managed_by(user):
+    if not administration.allows(user, Action.ADMINISTRATION_DELETE):
         raise BackupRefused(_("Alleen de hoofdgebruiker of een beheerder kan een administratie verwijderen."))
     if administration.status == Administration.Status.DELETING:
         existing = Job.objects.unfinished().filter(kind=Job.Kind.DELETE_ADMINISTRATION, administration=administration)
