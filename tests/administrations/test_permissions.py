@@ -484,3 +484,12 @@ def test_a_list_page_asks_the_table_without_a_query_per_row(
     with django_assert_max_num_queries(10):
         client.get(reverse("backups:list"))
     assert Access(world.user).kind(world.administration) is Kind.MEMBER_BOOKKEEPING
+
+
+def test_a_back_up_whose_maker_is_gone_shows_a_dash_in_both_overviews(client, django_user_model) -> None:
+    world = build_world(django_user_model, "firm_full")
+    world.made_by_other.delete()  # the firm user who made it leaves: created_by becomes empty
+    client.force_login(Membership.objects.get(role="main", account=world.administration.account).user)
+    response = client.get(reverse("backups:list"))
+    assert response.status_code == 200
+    assert "Back-ups door je accountantskantoor" in main_text(response)
