@@ -182,8 +182,15 @@ class Decision:
         return self.allowed
 
 
-def _decide(kind: Kind, action: Action, *, package: str = "", web_only: bool = False, own: bool = False,
-            manages_holder: bool = False) -> Decision:  # fmt: skip
+def _decide(
+    kind: Kind,
+    action: Action,
+    *,
+    package: str = "",
+    web_only: bool = False,
+    own: bool = False,
+    manages_holder: bool = False,
+) -> Decision:
     if web_only and action in WEB_ONLY_FORBIDS:
         return Decision(False, web_only_reason(package))
     value = TABLE[kind][action]
