@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,9 @@ from administrations.models import (
 )
 from aftercare.models import AftercareItem
 from backups.models import Backup
+
+# Sent with `administration` when the last open item of its to-do list is resolved; webhooks listen to it.
+aftercare_completed = Signal()
 
 RELINK_BANKS = {Bank.ABN_AMRO, Bank.KNAB}
 REQUEST_BANKS = {Bank.ING, Bank.TRIODOS, Bank.RABOBANK, Bank.OTHER}
@@ -154,6 +158,9 @@ def _resolve(item: AftercareItem, user: User, status: str = AftercareItem.Status
     item.resolved_by = user
     item.resolved_at = timezone.now()
     item.save(update_fields=["status", "resolved_by", "resolved_at"])
+    if not AftercareItem.objects.filter(administration_id=item.administration_id).open().exists():
+        administration = item.administration
+        transaction.on_commit(lambda: aftercare_completed.send(sender=AftercareItem, administration=administration))
 
 
 def _require_open(item: AftercareItem, kind: str) -> None:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,19 @@ logger = logging.getLogger(__name__)
 # How often a running job writes its progress and heartbeat at most; the reaper allows many times this.
 REPORT_INTERVAL_SECONDS = 1.0
 GENERIC_FAILURE = "Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde."
+
+# Sent once a job has succeeded or failed (also when reaped or cancelled), with `job`; webhooks listen to it.
+job_finished = Signal()
+
+
+def _announce(job_id: int) -> None:
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    # A listener that fails must not change the job's outcome: log it and go on.
+    for receiver, error in job_finished.send_robust(sender=Job, job=job):
+        if isinstance(error, Exception):
+            logger.error("job %s: listener %r failed", job_id, receiver, exc_info=error)
 
 
 def job_enqueue(job: Job) -> None:
@@ -99,15 +113,17 @@ def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
         "secret": None,
         **fields,
     }
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(**values)
+    changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(**values)
     for key, value in values.items():
         setattr(job, key, value)
+    if changed:
+        _announce(job.pk)
 
 
 def job_fail(job: Job, *, user_message: str, log: str = "") -> None:
     now = timezone.now()
     job.log = (job.log + log.rstrip() + "\n") if log else job.log
-    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+    changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=Job.Status.FAILED,
         user_message=user_message,
         log=job.log,
@@ -116,6 +132,8 @@ def job_fail(job: Job, *, user_message: str, log: str = "") -> None:
         secret=None,
     )
     job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, user_message, now, None
+    if changed:
+        _announce(job.pk)
 
 
 def job_run(
@@ -156,6 +174,7 @@ def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list
             if cleanup is not None:
                 cleanup(job)
             cancelled.append(job.pk)
+            _announce(job.pk)
     return cancelled
 
 
@@ -181,4 +200,5 @@ def jobs_reap(cleanup: Callable[[Job], None] | None = None) -> list[int]:
         )
         if changed:
             reaped.append(job.pk)
+            _announce(job.pk)
     return reaped

@@ -165,11 +165,7 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     decision = access_for(request).decide(backup, Action.BACKUP_DOWNLOAD)
     if not decision:
         return refuse(request, decision, back=reverse("backups:list"))
-    try:
-        stored_size = storage.size_of(backup.file_name)
-    except (OSError, FileNotFoundError):
-        stored_size = -1
-    if stored_size != backup.size:
+    if not stored_file_complete(backup):
         messages.error(
             request, _("Het back-upbestand is niet compleet in de opslag. Neem contact op met de klantenservice.")
         )
@@ -182,6 +178,14 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
         target=f"back-up {backup.pk} ({backup.administration_name})",
     )
     return stream_backup(backup)
+
+
+def stored_file_complete(backup: Backup) -> bool:
+    """Whether the stored file is there with the size recorded when it was made (checked before a download)."""
+    try:
+        return storage.size_of(backup.file_name) == backup.size
+    except (OSError, FileNotFoundError):
+        return False
 
 
 def stream_backup(backup: Backup) -> HttpResponseBase:
@@ -237,7 +241,7 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         job = backup_create(
             administration=administration,
             user=request.user,  # type: ignore[arg-type]
-            account=_acting_account(request, administration),
+            account=acting_account(request, administration),
         )
     except BackupRefused as refused:
         messages.error(request, refused.user_message)
@@ -255,7 +259,7 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
 
 
-def _acting_account(request: HttpRequest, administration: Administration) -> Account:
+def acting_account(request: HttpRequest, administration: Administration) -> Account:
     """Whose overview a back-up goes to: the owner's, unless the user works at a firm that reaches this
     administration through the firm's right (then the firm's, labelled with the client)."""
     if Membership.objects.filter(user_id=request.user.pk or 0, account_id=administration.account_id).exists():

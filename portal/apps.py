@@ -11,7 +11,7 @@ FIRST_LINE = "Klantenservice eerste lijn"
 SECOND_LINE = "Klantenservice tweede lijn"
 # The apps support staff look into. django-q2's own models (schedules, queued/failed tasks: rows that name a
 # function to run) are deliberately not among them: only superusers see or touch those.
-SUPPORT_APPS = ("administrations", "backups", "aftercare", "portal")
+SUPPORT_APPS = ("administrations", "backups", "aftercare", "portal", "api")
 # What second-line support may change, model by model; fields that name a place (files, databases, servers) are
 # read-only in the admin whatever this says. Nothing may be added or deleted by either line.
 SECOND_LINE_CHANGES = {

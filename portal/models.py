@@ -20,6 +20,12 @@ class AuditEvent(models.Model):
         RIGHT_REMOVED = "right_removed", _("Recht verwijderd")
         API_KEY_GENERATED = "api_key_generated", _("API-sleutel gegenereerd")
         ADMINISTRATION_DELETED = "administration_deleted", _("Administratie verwijderd")
+        AFTERCARE_RESOLVED = "aftercare_resolved", _("Nazorgtaak afgehandeld")
+        API_READ = "api_read", _("Opgevraagd via de API")
+        API_TOKEN_CREATED = "api_token_created", _("Persoonlijke API-sleutel gemaakt")
+        API_TOKEN_REVOKED = "api_token_revoked", _("Persoonlijke API-sleutel ingetrokken")
+        WEBHOOK_CREATED = "webhook_created", _("Webhook toegevoegd")
+        WEBHOOK_DELETED = "webhook_deleted", _("Webhook verwijderd")
 
     action = models.CharField(_("actie"), max_length=40, choices=Action.choices, db_index=True)
     actor = models.ForeignKey(

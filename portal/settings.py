@@ -72,10 +72,13 @@ INSTALLED_APPS = [
     "django_otp",
     "portal.apps.TOTPConfig",
     "portal.apps.StaticConfig",
+    # In INSTALLED_APPS so the API documentation page serves Swagger UI from our own static files (no CDN).
+    "ninja",
     "portal",
     "administrations",
     "backups",
     "aftercare",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.DutchFirstLocaleMiddleware",
+    "api.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -292,6 +296,24 @@ else:
     Q_CLUSTER["orm"] = "default"
 # Tests and the management commands may run jobs in-process.
 Q_CLUSTER["sync"] = env_bool("Q_SYNC", default=False)
+
+# The API (/api/v1/) and webhooks.
+# Requests per token per window (a fixed window counted in the Django cache).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)
+API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
+# How long a retried request with the same Idempotency-Key gets the first answer.
+API_IDEMPOTENCY_SECONDS = env_int("API_IDEMPOTENCY_SECONDS", 24 * 3600)
+# Webhooks go to https:// on public addresses only; the demo and the tests may allow http:// and loopback/private
+# addresses. Never set these in production: they let the portal call into its own network.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+# Seconds before the second attempt; doubled after every further failure (30 s, 1, 2, 4, 8 minutes).
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+if REDIS_URL:
+    # Rate-limit counters shared by every web process.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 LOGGING = {
     "version": 1,

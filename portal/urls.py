@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.api import api
 from portal import views
 
 urlpatterns = [
@@ -34,4 +35,6 @@ urlpatterns = [
     path("administraties/", include("administrations.urls")),
     path("back-ups/", include("backups.urls")),
     path("nazorg/", include("aftercare.urls")),
+    path("api-sleutels/", include("api.urls")),
+    path("api/v1/", api.urls),
 ]
