@@ -11,16 +11,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Header, NinjaAPI, Query, Router
+from ninja import File, Header, NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.openapi.docs import Swagger
-from ninja.responses import codes_4xx
 
 from administrations.databases import DatabaseError
 from administrations.models import Administration, Bank, account_of, manages_account
@@ -45,7 +44,8 @@ from backups.views import acting_account, stage_upload, stored_file_complete, st
 from portal import audit
 from portal.models import AuditEvent
 
-ERRORS: dict[Any, Any] = {codes_4xx: schemas.ErrorOut}
+# Every error answer has the same JSON shape; these are the statuses the API gives.
+ERRORS: dict[Any, Any] = {frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422, 429}): schemas.ErrorOut}
 
 api = NinjaAPI(
     title="Back-upportaal API",
@@ -245,7 +245,7 @@ def administration_list(request: HttpRequest) -> Any:
 
 
 @administrations.get(
-    "/{int:administration_id}", response={200: schemas.AdministrationOut, **ERRORS}, url_name="administration_detail"
+    "/{administration_id}", response={200: schemas.AdministrationOut, **ERRORS}, url_name="administration_detail"
 )
 def administration_detail(request: HttpRequest, administration_id: int) -> Any:
     administration = _administration(request, administration_id)
@@ -254,7 +254,7 @@ def administration_detail(request: HttpRequest, administration_id: int) -> Any:
 
 
 @administrations.post(
-    "/{int:administration_id}/backups",
+    "/{administration_id}/backups",
     response={202: schemas.JobOut, **ERRORS},
     url_name="backup_create",
 )
@@ -310,7 +310,7 @@ def backup_create_endpoint(
 
 
 @administrations.get(
-    "/{int:administration_id}/aftercare",
+    "/{administration_id}/aftercare",
     response={200: list[schemas.AftercareItemOut], **ERRORS},
     url_name="aftercare_list",
 )
@@ -351,7 +351,32 @@ def backup_list(request: HttpRequest, filters: Query[schemas.BackupFilters]) -> 
     return {"count": count, "page": page, "page_size": page_size, "items": items}
 
 
-@backups.get("/{int:backup_id}", response={200: schemas.BackupDetailOut, **ERRORS}, url_name="backup_detail")
+# Before the /{backup_id} routes, so that `upload` is never read as an id.
+@backups.post("/upload", response={202: schemas.JobOut, **ERRORS}, url_name="backup_upload")
+def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Uploaden: a .bacpac, verified in a job before it is kept (multipart/form-data, field `file`)."""
+    require_scope(request, Scope.BACKUP)
+    account = account_of(request.user)
+    if account is None or not account.capabilities.can_create_backups:
+        raise refused(_("Met je pakket kun je geen back-ups uploaden of terugzetten."), "package_refused")
+    form = UploadForm({}, {"file": file})  # type: ignore[arg-type]
+    if not form.is_valid():
+        errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+        first = next(iter(errors.values()))[0]
+        raise ApiError(
+            400, "invalid_file", _strip_tags(first), errors={k: [_strip_tags(m) for m in v] for k, v in errors.items()}
+        )
+    staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
+    stage_upload(file, staged)
+    try:
+        job = upload_start(account=account, user=request.user, staged=staged, file_name=file.name or "upload.bacpac")  # type: ignore[arg-type]
+    except BackupRefused as error:
+        raise refused(error.user_message) from None
+    _audit(request, AuditEvent.Action.BACKUP_UPLOADED, account=account, target=file.name or "")
+    return _accepted(request, (202, _job_out(job)), False)
+
+
+@backups.get("/{backup_id}", response={200: schemas.BackupDetailOut, **ERRORS}, url_name="backup_detail")
 def backup_detail(request: HttpRequest, backup_id: int) -> Any:
     """Bekijken: the back-up with what is inside (tables and row counts)."""
     backup = _backup(request, backup_id)
@@ -379,7 +404,7 @@ def backup_detail(request: HttpRequest, backup_id: int) -> Any:
 
 
 @backups.get(
-    "/{int:backup_id}/download",
+    "/{backup_id}/download",
     response={200: None, 302: None, **ERRORS},
     url_name="backup_download",
     openapi_extra={
@@ -416,37 +441,13 @@ def backup_download(request: HttpRequest, backup_id: int) -> HttpResponseBase:
     return response
 
 
-@backups.post("/upload", response={202: schemas.JobOut, **ERRORS}, url_name="backup_upload")
-def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> Any:
-    """Uploaden: a .bacpac, verified in a job before it is kept (multipart/form-data, field `file`)."""
-    require_scope(request, Scope.BACKUP)
-    account = account_of(request.user)
-    if account is None or not account.capabilities.can_create_backups:
-        raise refused(_("Met je pakket kun je geen back-ups uploaden of terugzetten."), "package_refused")
-    form = UploadForm({}, {"file": file})  # type: ignore[arg-type]
-    if not form.is_valid():
-        errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
-        first = next(iter(errors.values()))[0]
-        raise ApiError(
-            400, "invalid_file", _strip_tags(first), errors={k: [_strip_tags(m) for m in v] for k, v in errors.items()}
-        )
-    staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
-    stage_upload(file, staged)
-    try:
-        job = upload_start(account=account, user=request.user, staged=staged, file_name=file.name or "upload.bacpac")  # type: ignore[arg-type]
-    except BackupRefused as error:
-        raise refused(error.user_message) from None
-    _audit(request, AuditEvent.Action.BACKUP_UPLOADED, account=account, target=file.name or "")
-    return _accepted(request, (202, _job_out(job)), False)
-
-
 def _strip_tags(text: str) -> str:
     from django.utils.html import strip_tags
 
     return strip_tags(text)
 
 
-@backups.delete("/{int:backup_id}", response={204: None, **ERRORS}, url_name="backup_delete")
+@backups.delete("/{backup_id}", response={204: None, **ERRORS}, url_name="backup_delete")
 def backup_delete_endpoint(request: HttpRequest, backup_id: int) -> Any:
     """Verwijderen: the back-up and its file."""
     require_scope(request, Scope.BACKUP)
@@ -459,10 +460,10 @@ def backup_delete_endpoint(request: HttpRequest, backup_id: int) -> Any:
         target=f"back-up {backup.pk} ({backup.administration_name})",
     )
     backup_delete(backup=backup)
-    return 204, None
+    return Status(204, None)
 
 
-@backups.post("/{int:backup_id}/restore", response={202: schemas.JobOut, **ERRORS}, url_name="restore_start")
+@backups.post("/{backup_id}/restore", response={202: schemas.JobOut, **ERRORS}, url_name="restore_start")
 def restore_endpoint(
     request: HttpRequest, backup_id: int, payload: schemas.RestoreIn, idempotency_key: str | None = IDEMPOTENCY_KEY
 ) -> Any:
@@ -530,7 +531,7 @@ def restore_endpoint(
 jobs = Router(tags=["jobs"])
 
 
-@jobs.get("/{int:job_id}", response={200: schemas.JobOut, **ERRORS}, url_name="job_detail")
+@jobs.get("/{job_id}", response={200: schemas.JobOut, **ERRORS}, url_name="job_detail")
 def job_detail(request: HttpRequest, job_id: int) -> Any:
     """A job's status, progress and result (the back-up made, the administration restored)."""
     job = Job.objects.visible_to(request.user).filter(pk=job_id).first()
@@ -560,7 +561,7 @@ AUDITED = {
 
 
 @aftercare.post(
-    "/{int:item_id}/resolve", response={200: schemas.AftercareResolveOut, **ERRORS}, url_name="aftercare_resolve"
+    "/{item_id}/resolve", response={200: schemas.AftercareResolveOut, **ERRORS}, url_name="aftercare_resolve"
 )
 def aftercare_resolve(request: HttpRequest, item_id: int, payload: schemas.AftercareResolveIn) -> Any:
     """Work off one to-do, as the buttons of the Nazorg panel do."""
@@ -608,3 +609,13 @@ api.add_router("/jobs", jobs)
 api.add_router("/aftercare-items", aftercare)
 
 __all__ = ["api"]
+
+
+def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Anything under /api/ that is no call: the same JSON 404, never the portal's HTML page."""
+    from django.utils import translation
+
+    from api.middleware import api_language
+
+    with translation.override(api_language(request)):
+        return JsonResponse(not_found().body(), status=404)

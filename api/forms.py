@@ -41,7 +41,7 @@ class WebhookForm(forms.Form):
     def clean_url(self) -> Any:
         url = self.cleaned_data["url"].strip()
         try:
-            forms.URLField().clean(url)
+            forms.URLField(assume_scheme="https").clean(url)
         except forms.ValidationError:
             raise forms.ValidationError(
                 _("Vul een volledige URL in, bijvoorbeeld https://voorbeeld.nl/webhook.")

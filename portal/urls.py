@@ -3,9 +3,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from api.api import api
+from api.api import not_found_view as api_not_found
 from portal import views
 
 urlpatterns = [
@@ -37,4 +38,5 @@ urlpatterns = [
     path("nazorg/", include("aftercare.urls")),
     path("api-sleutels/", include("api.urls")),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
