@@ -43,9 +43,10 @@ demo: install mdbtools
 	@echo ""
 	@echo "Het back-upportaal draait op http://$(HOST):$(PORT)/  (klantenservice: http://$(HOST):$(PORT)/beheer/)"
 	@echo "Log in met een demogebruiker hierboven, wachtwoord: demo-wachtwoord. Stoppen: Ctrl+C."
-	@DEBUG=1 $(BIN)/python manage.py qcluster & worker=$$!; \
+	@export DEBUG=1 WEBHOOK_ALLOW_HTTP=1 WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1; \
+	$(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 ADMIN_REQUIRE_2FA=$${ADMIN_REQUIRE_2FA:-false} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	ADMIN_REQUIRE_2FA=$${ADMIN_REQUIRE_2FA:-false} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 # Lint, format check, types, then the whole test suite; in CI (CI=true) once more with the portal database on the
 # PostgreSQL server, which must then be there.

@@ -409,11 +409,11 @@ def backup_detail(request: HttpRequest, backup_id: int) -> Any:
     url_name="backup_download",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The .bacpac file, its SHA-256 checked while it streams",
                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
             },
-            "302": {"description": "A short-lived presigned link when back-ups are stored in S3"},
+            302: {"description": "A short-lived presigned link when back-ups are stored in S3"},
         }
     },
 )

@@ -3,6 +3,7 @@ answers 5xx, and every answer — status, content type, headers and body — is 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -69,3 +70,13 @@ def test_the_schema_documents_every_call_and_bearer_auth(client) -> None:
         ("GET", "/api/v1/jobs/{job_id}"),
         ("POST", "/api/v1/aftercare-items/{item_id}/resolve"),
     }
+
+
+def test_the_schema_has_no_duplicate_keys(client) -> None:
+    # Swagger UI refuses a document with a key twice (it happened with an int and a str status code).
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _value in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    json.loads(client.get("/api/v1/openapi.json").content, object_pairs_hook=no_duplicates)
