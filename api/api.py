@@ -248,6 +248,7 @@ def administration_list(request: HttpRequest) -> Any:
     "/{administration_id}", response={200: schemas.AdministrationOut, **ERRORS}, url_name="administration_detail"
 )
 def administration_detail(request: HttpRequest, administration_id: int) -> Any:
+    require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
     _read(request, f"administratie {administration.pk}")
     return _administration_out(administration)
@@ -316,6 +317,7 @@ def backup_create_endpoint(
 )
 def aftercare_list(request: HttpRequest, administration_id: int) -> Any:
     """Nazorg na terugzetten: the to-do list of a restored administration (main users and administrators)."""
+    require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
     if not administration.is_managed_by(request.user):
         raise not_found()
@@ -379,6 +381,7 @@ def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> An
 @backups.get("/{backup_id}", response={200: schemas.BackupDetailOut, **ERRORS}, url_name="backup_detail")
 def backup_detail(request: HttpRequest, backup_id: int) -> Any:
     """Bekijken: the back-up with what is inside (tables and row counts)."""
+    require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
     _read(request, f"back-up {backup.pk}")
     summary = backup.summary or {}
@@ -534,6 +537,7 @@ jobs = Router(tags=["jobs"])
 @jobs.get("/{job_id}", response={200: schemas.JobOut, **ERRORS}, url_name="job_detail")
 def job_detail(request: HttpRequest, job_id: int) -> Any:
     """A job's status, progress and result (the back-up made, the administration restored)."""
+    require_scope(request, Scope.READ)
     job = Job.objects.visible_to(request.user).filter(pk=job_id).first()
     if job is None:
         raise not_found()

@@ -162,3 +162,10 @@ def test_every_api_call_is_in_the_audit_trail_with_the_tokens_name(api, cast, ma
         assert event.actor == cast.owner and event.ip_address == "127.0.0.1"
         assert event.details["api_token"] == "Boekhoudkoppeling"
     assert events[1].details["api_call"] == f"GET /api/v1/backups/{uploaded.pk}/download"
+
+
+def test_a_token_without_the_read_scope_learns_nothing_about_which_ids_exist(api, cast, make_token) -> None:
+    secret = make_token(cast.owner, ("backup",))
+    for pk in (cast.administration.pk, cast.other_administration.pk, 999_999):
+        response = api("get", f"/administrations/{pk}", secret)
+        assert response.status_code == 403 and response.json()["code"] == "insufficient_scope"
