@@ -16,8 +16,9 @@ from backups.jobs import job_claim, job_fail, job_run, jobs_reap
 
 logger = logging.getLogger(__name__)
 
-# The portal's own task functions: the only ones a worker may run, from a schedule or from the queue.
-TASKS = frozenset({"backups.tasks.run_job", "backups.tasks.reap_jobs"})
+# The portal's own task functions (back-up jobs, the reaper, webhook deliveries): the only ones a worker may run,
+# from a schedule or from the queue.
+TASKS = frozenset({"backups.tasks.run_job", "backups.tasks.reap_jobs", "api.tasks.deliver"})
 REFUSED = "backups.tasks.refused"
 
 

@@ -113,7 +113,7 @@ def test_restoring_to_a_local_target_as_the_restore_form(
             "Er bestaat al een administratie met deze naam.",
         ),
         ({"name": "Nieuw", "location": "local"}, "local_path", "Kies waar het administratiebestand komt."),
-        ({"name": "Nieuw", "location": "local", "local_path": "../buiten"}, "__all__", ""),
+        ({"name": "Nieuw", "location": "local", "local_path": "../buiten"}, "local_path", "Kies een locatie binnen"),
         ({"name": "Nieuw", "location": "network", "database_name": "x"}, "server_id", "Kies een SQL-server."),
         ({"name": "Nieuw", "location": "online"}, "confirm_cost", "Bevestig de extra kosten om door te gaan."),
     ],

@@ -338,7 +338,7 @@ def test_a_webhook_url_that_is_not_https_is_refused_in_dutch(client, cast, setti
     assert not Webhook.objects.exists()
 
 
-def test_support_sees_deliveries_read_only_in_the_admin(client, cast, django_user_model) -> None:
+def test_support_sees_deliveries_read_only_in_the_admin(staff_login, cast) -> None:
     from django.contrib.auth.models import Group
 
     from portal.apps import FIRST_LINE, ensure_support_groups
@@ -349,7 +349,7 @@ def test_support_sees_deliveries_read_only_in_the_admin(client, cast, django_use
     )
     ensure_support_groups()
     cast.support.groups.add(Group.objects.get(name=FIRST_LINE))
-    client.force_login(cast.support)
+    client = staff_login(cast.support)
     listing = client.get(reverse("admin:api_webhookdelivery_changelist")).content.decode()
     assert "HTTP 500" in listing[listing.index('id="result_list"') :]
     page = client.get(reverse("admin:api_webhookdelivery_change", args=[delivery.pk])).content.decode()
