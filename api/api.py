@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Header, NinjaAPI, Query, Router, Status
+from ninja import File, Header, NinjaAPI, Path, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
@@ -43,6 +43,10 @@ from backups.services import (
 from backups.views import acting_account, stage_upload, stored_file_complete, stream_backup
 from portal import audit
 from portal.models import AuditEvent
+
+# Database ids: positive and within a 64-bit integer, so no id a client sends can overflow the database's type.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # Every error answer has the same JSON shape; these are the statuses the API gives.
 ERRORS: dict[Any, Any] = {frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422, 429}): schemas.ErrorOut}
@@ -247,7 +251,7 @@ def administration_list(request: HttpRequest) -> Any:
 @administrations.get(
     "/{administration_id}", response={200: schemas.AdministrationOut, **ERRORS}, url_name="administration_detail"
 )
-def administration_detail(request: HttpRequest, administration_id: int) -> Any:
+def administration_detail(request: HttpRequest, administration_id: Id) -> Any:
     require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
     _read(request, f"administratie {administration.pk}")
@@ -261,7 +265,7 @@ def administration_detail(request: HttpRequest, administration_id: int) -> Any:
 )
 def backup_create_endpoint(
     request: HttpRequest,
-    administration_id: int,
+    administration_id: Id,
     banking_warning_understood: bool = BANKING_UNDERSTOOD,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Any:
@@ -315,7 +319,7 @@ def backup_create_endpoint(
     response={200: list[schemas.AftercareItemOut], **ERRORS},
     url_name="aftercare_list",
 )
-def aftercare_list(request: HttpRequest, administration_id: int) -> Any:
+def aftercare_list(request: HttpRequest, administration_id: Id) -> Any:
     """Nazorg na terugzetten: the to-do list of a restored administration (main users and administrators)."""
     require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
@@ -379,7 +383,7 @@ def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> An
 
 
 @backups.get("/{backup_id}", response={200: schemas.BackupDetailOut, **ERRORS}, url_name="backup_detail")
-def backup_detail(request: HttpRequest, backup_id: int) -> Any:
+def backup_detail(request: HttpRequest, backup_id: Id) -> Any:
     """Bekijken: the back-up with what is inside (tables and row counts)."""
     require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
@@ -420,7 +424,7 @@ def backup_detail(request: HttpRequest, backup_id: int) -> Any:
         }
     },
 )
-def backup_download(request: HttpRequest, backup_id: int) -> HttpResponseBase:
+def backup_download(request: HttpRequest, backup_id: Id) -> HttpResponseBase:
     """Downloaden: the same path as the screen: streamed with its SHA-256 checked, or a presigned S3 link."""
     require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
@@ -451,7 +455,7 @@ def _strip_tags(text: str) -> str:
 
 
 @backups.delete("/{backup_id}", response={204: None, **ERRORS}, url_name="backup_delete")
-def backup_delete_endpoint(request: HttpRequest, backup_id: int) -> Any:
+def backup_delete_endpoint(request: HttpRequest, backup_id: Id) -> Any:
     """Verwijderen: the back-up and its file."""
     require_scope(request, Scope.BACKUP)
     backup = _backup(request, backup_id)
@@ -468,7 +472,7 @@ def backup_delete_endpoint(request: HttpRequest, backup_id: int) -> Any:
 
 @backups.post("/{backup_id}/restore", response={202: schemas.JobOut, **ERRORS}, url_name="restore_start")
 def restore_endpoint(
-    request: HttpRequest, backup_id: int, payload: schemas.RestoreIn, idempotency_key: str | None = IDEMPOTENCY_KEY
+    request: HttpRequest, backup_id: Id, payload: schemas.RestoreIn, idempotency_key: str | None = IDEMPOTENCY_KEY
 ) -> Any:
     """Terugzetten, always as a NEW administration, checked by the same form as the screen."""
     require_scope(request, Scope.RESTORE)
@@ -535,7 +539,7 @@ jobs = Router(tags=["jobs"])
 
 
 @jobs.get("/{job_id}", response={200: schemas.JobOut, **ERRORS}, url_name="job_detail")
-def job_detail(request: HttpRequest, job_id: int) -> Any:
+def job_detail(request: HttpRequest, job_id: Id) -> Any:
     """A job's status, progress and result (the back-up made, the administration restored)."""
     require_scope(request, Scope.READ)
     job = Job.objects.visible_to(request.user).filter(pk=job_id).first()
@@ -567,7 +571,7 @@ AUDITED = {
 @aftercare.post(
     "/{item_id}/resolve", response={200: schemas.AftercareResolveOut, **ERRORS}, url_name="aftercare_resolve"
 )
-def aftercare_resolve(request: HttpRequest, item_id: int, payload: schemas.AftercareResolveIn) -> Any:
+def aftercare_resolve(request: HttpRequest, item_id: Id, payload: schemas.AftercareResolveIn) -> Any:
     """Work off one to-do, as the buttons of the Nazorg panel do."""
     require_scope(request, Scope.RESTORE)
     item = AftercareItem.objects.filter(pk=item_id).select_related("administration").first()

@@ -62,7 +62,7 @@ class BackupDetailOut(BackupOut):
 class BackupFilters(Schema):
     page: int = Field(1, ge=1, le=100000)
     page_size: int = Field(25, ge=1, le=100)
-    administration_id: int | None = None
+    administration_id: int | None = Field(None, ge=1, le=2**63 - 1)
     status: Literal["pending", "ready", "failed"] | None = None
     origin: Literal["manual", "upload", "automatic_on_delete", "automatic_on_revoke", "scheduled"] | None = None
     created_after: datetime | None = Field(None, description="ISO 8601, e.g. 2026-01-31T23:00:00+01:00")

@@ -29,6 +29,20 @@ CHECKS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_tests_connection() -> Any:
+    """The calls go straight into the WSGI application; like Django's test client, keep it from closing the test's
+    database connection (inside the test's transaction) at the start and end of each request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def owner_token(cast, make_token, uploaded, settings: Any) -> str:
     settings.API_RATE_LIMIT = 100_000
