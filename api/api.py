@@ -22,7 +22,8 @@ from ninja.files import UploadedFile
 from ninja.openapi.docs import Swagger
 
 from administrations.databases import DatabaseError
-from administrations.models import Administration, Bank, account_of, manages_account
+from administrations.models import Account, Administration, Bank, account_of
+from administrations.permissions import Action, access_for
 from aftercare import services as aftercare_services
 from aftercare.models import AftercareItem
 from api import schemas
@@ -145,6 +146,14 @@ def _backup(request: HttpRequest, pk: int) -> Backup:
     if found is None:
         raise not_found()
     return found
+
+
+def _require(request: HttpRequest, subject: Administration | Backup | Account | None, action: Action) -> None:
+    """The screens' permission table, asked the same way: what the user may see but not do is refused with its
+    reason (the screens answer 403 with the same sentence)."""
+    decision = access_for(request).decide(subject, action)
+    if not decision:
+        raise ApiError(403, "forbidden", decision.reason)
 
 
 def _administration_out(administration: Administration) -> dict[str, Any]:
@@ -272,6 +281,7 @@ def backup_create_endpoint(
     """Back-up maken, as the button on the Administraties screen. Answers with the job to follow."""
     require_scope(request, Scope.BACKUP)
     administration = _administration(request, administration_id)
+    _require(request, administration, Action.BACKUP_MAKE)
     understood = banking_warning_understood
 
     def start() -> tuple[int, dict[str, Any]]:
@@ -323,8 +333,7 @@ def aftercare_list(request: HttpRequest, administration_id: Id) -> Any:
     """Nazorg na terugzetten: the to-do list of a restored administration (main users and administrators)."""
     require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
-    if not administration.is_managed_by(request.user):
-        raise not_found()
+    _require(request, administration, Action.AFTERCARE_RESOLVE)
     _read(request, f"nazorg van administratie {administration.pk}")
     items = AftercareItem.objects.filter(administration=administration).select_related("resolved_by")
     return [_aftercare_out(item) for item in items]
@@ -365,6 +374,7 @@ def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> An
     account = account_of(request.user)
     if account is None or not account.capabilities.can_create_backups:
         raise refused(_("Met je pakket kun je geen back-ups uploaden of terugzetten."), "package_refused")
+    _require(request, account, Action.BACKUP_UPLOAD)
     form = UploadForm({}, {"file": file})  # type: ignore[arg-type]
     if not form.is_valid():
         errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
@@ -387,6 +397,7 @@ def backup_detail(request: HttpRequest, backup_id: Id) -> Any:
     """Bekijken: the back-up with what is inside (tables and row counts)."""
     require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
+    _require(request, backup, Action.BACKUP_INSPECT)
     _read(request, f"back-up {backup.pk}")
     summary = backup.summary or {}
     tables = sorted(summary.get("tables", []), key=lambda t: (t.get("schema", ""), t.get("name", "")))
@@ -428,6 +439,7 @@ def backup_download(request: HttpRequest, backup_id: Id) -> HttpResponseBase:
     """Downloaden: the same path as the screen: streamed with its SHA-256 checked, or a presigned S3 link."""
     require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
+    _require(request, backup, Action.BACKUP_DOWNLOAD)
     if not backup.is_ready:
         raise ApiError(409, "backup_not_ready", _("Deze back-up is nog niet klaar of is mislukt."))
     if not stored_file_complete(backup):
@@ -459,6 +471,7 @@ def backup_delete_endpoint(request: HttpRequest, backup_id: Id) -> Any:
     """Verwijderen: the back-up and its file."""
     require_scope(request, Scope.BACKUP)
     backup = _backup(request, backup_id)
+    _require(request, backup, Action.BACKUP_DELETE)
     _audit(
         request,
         AuditEvent.Action.BACKUP_DELETED,
@@ -478,8 +491,7 @@ def restore_endpoint(
     require_scope(request, Scope.RESTORE)
     backup = _backup(request, backup_id)
     account = backup.account
-    if not manages_account(request.user, account):
-        raise not_found()
+    _require(request, backup, Action.BACKUP_RESTORE)
     data = payload.dict()
     fingerprint = {k: v for k, v in data.items() if k != "password"}
 
@@ -578,8 +590,7 @@ def aftercare_resolve(request: HttpRequest, item_id: Id, payload: schemas.Afterc
     if item is None:
         raise not_found()
     administration = _administration(request, item.administration_id)
-    if not administration.is_managed_by(request.user):
-        raise not_found()
+    _require(request, administration, Action.AFTERCARE_RESOLVE)
     user = request.user
     key = None
     try:

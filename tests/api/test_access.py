@@ -92,7 +92,8 @@ def test_an_outsider_gets_404_for_every_object_of_another_tenant(api, cast, make
 
 
 def test_restoring_needs_a_managing_user_as_on_the_screen(api, cast, make_token, uploaded) -> None:
-    # The extra user sees the back-up's administration but does not manage the account: the restore form is a 404.
+    # The extra user sees the back-up's administration but does not manage the account: refused with the screens'
+    # reason, as the restore screen refuses them (403).
     Backup.objects.filter(pk=uploaded.pk).update(administration=cast.administration)
     token = make_token(cast.extra_user)
     assert api("get", f"/backups/{uploaded.pk}", token).status_code == 200
@@ -102,7 +103,8 @@ def test_restoring_needs_a_managing_user_as_on_the_screen(api, cast, make_token,
         token,
         json_body={"name": "Kopie", "location": "local", "local_path": "k"},
     )
-    assert refused.status_code == 404
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "forbidden" and refused.json()["message"]
     assert not Job.objects.filter(kind=Job.Kind.RESTORE).exists()
 
 
@@ -110,11 +112,33 @@ def test_aftercare_is_for_main_users_and_administrators_only(api, cast, make_tok
     from aftercare.models import AftercareItem
 
     item = AftercareItem.objects.create(administration=cast.administration, kind="mailbox", title="Mailbox instellen")
-    for who, expected in [("owner", 200), ("administrator", 200), ("extra_user", 404), ("firm_staff", 404)]:
+    # Users who see the administration but may not work off its to-dos are refused as on the screens (403).
+    for who, expected in [("owner", 200), ("administrator", 200), ("extra_user", 403), ("firm_staff", 403)]:
         token = make_token(getattr(cast, who))
         response = api("get", f"/administrations/{cast.administration.pk}/aftercare", token)
         assert response.status_code == expected, who
         resolved = api("post", f"/aftercare-items/{item.pk}/resolve", token, json_body={"action": "dismiss"})
-        assert resolved.status_code == (404 if expected == 404 else resolved.status_code), who
+        assert resolved.status_code == (403 if expected == 403 else resolved.status_code), who
     item.refresh_from_db()
     assert item.status == "dismissed" and item.resolved_by == cast.owner
+
+
+def test_the_api_asks_the_screens_permission_table(api, cast, make_token, uploaded) -> None:
+    # A read-only external user sees the administration and its back-ups but may not make, download or delete one:
+    # the screens hide those buttons and refuse the URLs, and the API refuses the calls with the same reason.
+    from administrations.models import Right
+
+    Right.objects.filter(user=cast.external_user).update(role="read")
+    Backup.objects.filter(pk=uploaded.pk).update(administration=cast.administration)
+    token = make_token(cast.external_user)
+    assert api("get", f"/backups/{uploaded.pk}", token).status_code == 200
+    for method, path in [
+        ("post", f"/administrations/{cast.administration.pk}/backups"),
+        ("get", f"/backups/{uploaded.pk}/download"),
+        ("delete", f"/backups/{uploaded.pk}"),
+    ]:
+        response = api(method, path, token)
+        assert response.status_code == 403, (method, path, response.content)
+        assert response.json()["code"] == "forbidden"
+    assert Backup.objects.filter(pk=uploaded.pk).exists()
+    assert not Job.objects.filter(kind=Job.Kind.EXPORT).exists()
