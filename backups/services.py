@@ -202,7 +202,9 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             report(97, _("Back-up opslaan"))
             with work.open("rb") as handle:
                 stored = storage.store(handle, name=storage.final_name(backup.account_id))
-        Backup.objects.filter(pk=backup.pk).update(
+        # Only a back-up still being made becomes ready: if the reaper gave this job up meanwhile (too slow, too
+        # long silent), the file is removed again and the failed back-up stays failed.
+        published = Backup.objects.filter(pk=backup.pk, status=Backup.Status.PENDING).update(
             status=Backup.Status.READY,
             file_name=stored.name,
             size=stored.size,
@@ -211,6 +213,12 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             snapshot=_snapshot(administration),
             ready_at=timezone.now(),
         )
+        if not published:
+            storage.delete(stored.name)
+            raise EngineError(
+                _("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."),
+                f"back-up {backup.pk} was given up while it was being made; its file is removed again",
+            )
     except Exception:
         Backup.objects.filter(pk=backup.pk).update(status=Backup.Status.FAILED)
         raise
@@ -299,6 +307,10 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
             )
     finally:
         staged.unlink(missing_ok=True)
+    if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
+        # Given up by the reaper meanwhile: the customer was told it failed, so it is not kept after all.
+        backup_delete(backup=backup)
+        return backup
     audit.record(
         None,
         AuditEvent.Action.BACKUP_UPLOADED,
