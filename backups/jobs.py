@@ -6,6 +6,7 @@ transaction commits, and it receives the job id and nothing else (no passwords i
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -43,17 +44,17 @@ def job_send(job_id: int, kind: str) -> bool:
 
     # `sync` is read per call (not at import like django-q2's own setting) so tests can run jobs in-process.
     sync = bool(settings.Q_CLUSTER.get("sync", False))
+    try:
+        async_task("backups.tasks.run_job", job_id, task_name=f"job-{job_id}-{kind}", group=kind, sync=sync)
+    except Exception:
+        if sync:
+            raise
+        logger.exception("job %s could not be handed to the broker; the reaper hands it over again", job_id)
+        return False
+    # Counted only when the broker took it (a worker may have claimed it already: then nothing changes).
     Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         enqueued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1
     )
-    if sync:
-        async_task("backups.tasks.run_job", job_id, task_name=f"job-{job_id}-{kind}", group=kind, sync=True)
-        return True
-    try:
-        async_task("backups.tasks.run_job", job_id, task_name=f"job-{job_id}-{kind}", group=kind)
-    except Exception:
-        logger.exception("job %s could not be handed to the broker; the reaper hands it over again", job_id)
-        return False
     return True
 
 
@@ -169,18 +170,52 @@ def job_run(
     try:
         handler(job, Reporter(job, echo))
     except Exception as error:
-        user_message = getattr(error, "user_message", None)
-        if user_message:
+        user_message = user_message_for(error)
+        if user_message and getattr(error, "user_message", None):
             # An expected failure (unreachable server, refused file, …): the support log gets what happened in
             # one line, the customer the message; a traceback would only hide it.
             logger.warning("job %s (%s) failed: %s", job.pk, job.kind, error)
-            job_fail(job, user_message=str(user_message), log=f"Mislukt: {error}")
+            job_fail(job, user_message=user_message, log=f"Mislukt: {error}")
             return
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        job_fail(job, user_message=GENERIC_FAILURE, log=traceback.format_exc())
+        job_fail(job, user_message=user_message or GENERIC_FAILURE, log=traceback.format_exc())
         return
     if job.status == Job.Status.RUNNING:
         job_succeed(job)
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def user_message_for(error: BaseException) -> str:
+    """What the customer reads when a job fails. A full disk and a lost database connection say so, whatever
+    layer noticed them first; otherwise the message the error carries, if any."""
+    import psycopg
+    import sqlalchemy as sa
+
+    causes = _causes(error)
+    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in causes) or any(
+        "No space left on device" in str(e) for e in causes
+    ):
+        return _(
+            "Er is geen schijfruimte meer om dit af te maken. Er is niets half opgeslagen; de klantenservice is "
+            "gewaarschuwd. Probeer het later opnieuw."
+        )
+    if any(
+        isinstance(e, psycopg.OperationalError) or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
+        for e in causes
+    ):
+        return _(
+            "De verbinding met de database werd verbroken. Er is niets half opgeslagen en de oorspronkelijke "
+            "administratie is niet gewijzigd; probeer het opnieuw."
+        )
+    return str(getattr(error, "user_message", None) or "")
 
 
 def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list[int]:

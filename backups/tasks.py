@@ -43,6 +43,7 @@ def reap_jobs() -> list[int]:
         logger.warning("handed unclaimed jobs over again %s", requeued)
     if failed:
         logger.warning("failed jobs nobody claimed %s", failed)
+    services.sweep_leftovers()
     return reaped + failed
 
 
