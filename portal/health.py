@@ -39,7 +39,8 @@ def check_storage() -> None:
     storage = backup_storage()
     if isinstance(storage, FileSystemStorage):
         location = storage.location
-        if not (os.path.isdir(location) and os.access(location, os.W_OK | os.X_OK)):
+        os.makedirs(location, exist_ok=True)  # made on first use, as the storage itself does
+        if not os.access(location, os.W_OK | os.X_OK):
             raise OSError(f"back-up folder {location} is missing or not writable")
         return
     # S3: one cheap request that needs the bucket and the credentials.

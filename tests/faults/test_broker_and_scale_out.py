@@ -12,7 +12,7 @@ from backups.services import backup_create
 from backups.tasks import reap_jobs
 from tests.faults.conftest import NOTHING_LEFT, claims, leftovers, make_customer, wait_for, worker_pid
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SMALL_LINES = 300
 

@@ -24,7 +24,7 @@ from tests.backups.helpers import table_checksums
 from tests.conftest import require_service
 from tests.faults.conftest import LARGE_LINES, NOTHING_LEFT, leftovers
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.slow]
 
 CUT_MESSAGE = (
     "De verbinding met de database werd verbroken. Er is niets half opgeslagen en de oorspronkelijke "

@@ -22,7 +22,7 @@ from backups.services import upload_staging_folder, upload_start
 from backups.tasks import reap_jobs
 from tests.faults.conftest import free_port
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 BUCKET = "faults-test"
 PART = 256 * 1024

@@ -26,7 +26,7 @@ from tests.faults.conftest import (
     worker_pid,
 )
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def running_past(job: Job, percent: int) -> Job:
