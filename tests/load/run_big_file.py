@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def main() -> None:
         raise SystemExit("--megabytes must be 1..4096")
     import httpx
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="portal-big-"))
     stack = Stack(folder, web_workers=1, q_workers=1, postgres=args.postgres)
     stack.env["BACKUP_UPLOAD_MAX_BYTES"] = str(8 * 1024**3)

@@ -118,13 +118,14 @@ class Stack:
 def seed(stack: Stack, users: int, lines: int) -> list[tuple[str, int]]:
     """One customer per simulated user, each with an online administration of `lines` journal lines."""
     code = f"""
-import sys
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
+hashed = make_password({PASSWORD!r})  # hashed once: logging in still checks it the real way
 from administrations import bookkeeping
 from administrations.models import Account, Membership, Package, Location
 from administrations.services import Target, administration_create
 for n in range({users}):
-    user = User.objects.create_user(f"last{{n}}", f"last{{n}}@example.nl", {PASSWORD!r})
+    user = User.objects.create(username=f"last{{n}}", email=f"last{{n}}@example.nl", password=hashed)
     account = Account.objects.create(name=f"Lastbedrijf {{n}}", package=Package.INZICHT)
     Membership.objects.create(user=user, account=account, role=Membership.Role.MAIN)
     adm = administration_create(account=account, name=f"Administratie {{n}}", target=Target(Location.ONLINE),
@@ -275,6 +276,8 @@ def main() -> None:
     if not 1 <= args.users <= 200 or not 1 <= args.rounds <= 5:
         raise SystemExit("--users must be 1..200 and --rounds 1..5: this is a bounded test")
 
+    # A stop (Ctrl+C, SIGTERM) still removes everything the run made.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="portal-load-"))
     stack = Stack(folder, web_workers=args.web_workers, q_workers=args.q_workers, postgres=args.postgres)
     print(f"uptime before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
