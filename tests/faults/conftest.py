@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -39,6 +40,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 # Journal lines of the "large" administration: a back-up of it takes several seconds on this machine.
 LARGE_LINES = int(os.environ.get("FAULT_TEST_LINES", "40000"))
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# The workers run with DEBUG off, so they need a key of their own; django-q2 signs the messages with it, and the
+# test process (which enqueues) uses the same one for that.
+WORKER_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
@@ -73,7 +77,7 @@ def faults_portal_url(postgres_server: sa.URL) -> Iterator[str]:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = f"postgres://{postgres_server.username or 'postgres'}@{postgres_server.host}:{postgres_server.port or 5432}/{name}"
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": WORKER_SECRET_KEY}
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPOSITORY, env=env, check=True, timeout=300
     )
@@ -155,6 +159,7 @@ def own_redis(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRed
     # Q_CLUSTER_NAME in the workers' environment names both; the name is also the salt of the signed messages.
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
     monkeypatch.setattr(Conf, "PREFIX", name)
+    monkeypatch.setattr(Conf, "SECRET_KEY", WORKER_SECRET_KEY)
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
     try:
         yield server
@@ -214,6 +219,7 @@ def workers(shared_db: str, own_redis: OwnRedis, settings: Any, tmp_path: Path) 
         "DATABASE_URL": shared_db,
         "REDIS_URL": own_redis.url,
         "Q_CLUSTER_NAME": Conf.CLUSTER_NAME,
+        "SECRET_KEY": WORKER_SECRET_KEY,
         "Q_WORKERS": "1",
         "Q_SYNC": "false",
         "JOB_STALE_SECONDS": str(settings.JOB_STALE_SECONDS),

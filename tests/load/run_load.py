@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -64,6 +65,7 @@ class Stack:
             "WEB_WORKERS": str(web_workers),
             "LOG_LEVEL": "WARNING",
             "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
         }
 
     def run(self, *args: str) -> None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backups', '0003_firms_support_and_mdb'),
+        ('backups', '0004_dutch_field_labels'),
     ]
 
     operations = [
