@@ -90,10 +90,10 @@ def test_storage_that_cannot_be_written_makes_it_503(client, settings, tmp_path)
     assert response.json()["checks"]["storage"]["ok"] is False
 
 
-def test_support_sees_the_queue_read_only_in_the_admin(client, cast) -> None:
+def test_support_sees_the_queue_read_only_in_the_admin(client, cast, staff_login) -> None:
     jobs = queued_jobs(cast)
     cast.support.user_permissions.add(Permission.objects.get(codename="view_job"))
-    client.force_login(cast.support)
+    staff_login(cast.support)
 
     changelist = client.get("/beheer/backups/job/").content.decode()
     tools = element(changelist, "ul", 'class="object-tools"')
@@ -121,7 +121,7 @@ def text(fragment: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", fragment).split()).replace(" ,", ",")
 
 
-def test_the_queue_page_needs_the_view_right(client, cast, django_user_model) -> None:
+def test_the_queue_page_needs_the_view_right(client, cast, django_user_model, staff_login) -> None:
     staff = django_user_model.objects.create_user(f"staf-{uuid.uuid4().hex[:6]}", password="x", is_staff=True)
-    client.force_login(staff)
+    staff_login(staff)
     assert client.get("/beheer/backups/job/wachtrij/").status_code == 403
