@@ -194,28 +194,29 @@ def _causes(error: BaseException) -> list[BaseException]:
 
 
 def user_message_for(error: BaseException) -> str:
-    """What the customer reads when a job fails. A full disk and a lost database connection say so, whatever
-    layer noticed them first; otherwise the message the error carries, if any."""
+    """What the customer reads when a job fails. A lost database connection says so, whatever layer noticed it
+    first; a full disk says so unless the error carries a message of its own (storage does)."""
     import psycopg
     import sqlalchemy as sa
 
     causes = _causes(error)
-    if any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in causes) or any(
-        "No space left on device" in str(e) for e in causes
-    ):
+    own = str(getattr(error, "user_message", None) or "")
+    if not own and any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in causes):
         return _(
             "Er is geen schijfruimte meer om dit af te maken. Er is niets half opgeslagen; de klantenservice is "
             "gewaarschuwd. Probeer het later opnieuw."
         )
+    lost = ("terminating connection", "connection is lost", "server closed the connection", "consuming input failed")
     if any(
-        isinstance(e, psycopg.OperationalError) or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
+        (isinstance(e, psycopg.OperationalError) and any(text in str(e) for text in lost))
+        or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
         for e in causes
     ):
         return _(
             "De verbinding met de database werd verbroken. Er is niets half opgeslagen en de oorspronkelijke "
             "administratie is niet gewijzigd; probeer het opnieuw."
         )
-    return str(getattr(error, "user_message", None) or "")
+    return own
 
 
 def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list[int]:

@@ -241,7 +241,10 @@ def test_the_disk_filling_during_an_upload(
 
     job = run_with_commit(django_capture_on_commit_callbacks, start)
     assert job.status == Job.Status.FAILED, job.log
-    assert job.user_message == DISK_FULL_MESSAGE
+    assert job.user_message == (
+        "Het back-upbestand kon niet worden opgeslagen. Er is niets verloren gegaan; probeer het later opnieuw."
+    )
+    assert "No space left on device" in job.log
     assert not Backup.objects.exists()
     assert leftovers(settings) == NOTHING_LEFT
     assert os.listdir(small_disk / "backups" / "tmp") == []
