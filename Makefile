@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 
-.PHONY: demo test install install-dev browser mdbtools
+.PHONY: demo test serve install install-dev browser mdbtools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,12 @@ test: install-dev browser mdbtools
 	else \
 		echo "PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL pass of the portal database is skipped."; \
 	fi
+
+# Production serving: gunicorn (threaded workers) beside a django-q2 cluster, on whatever DATABASE_URL, REDIS_URL and
+# BACKUP_S3_* say (see README, "In productie draaien"). Binds to WEB_BIND (default 127.0.0.1:8000).
+serve: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@$(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi

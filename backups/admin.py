@@ -10,13 +10,14 @@ from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from backups import views as backup_views
-from backups.jobs import job_enqueue, jobs_cancel
+from backups.jobs import job_enqueue, jobs_cancel, queue_state
 from backups.models import Backup, Job
 from backups.services import cleanup_stale
 from portal import audit
@@ -162,6 +163,27 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # A job is history: retry and cancel are actions on the list, the page itself only shows.
         return False
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        return [
+            path("wachtrij/", self.admin_site.admin_view(self.queue_view), name="backups_job_queue"),
+            *super().get_urls(),
+        ]
+
+    def queue_view(self, request: HttpRequest) -> TemplateResponse:
+        """Read-only: how many jobs wait and run, and since when the oldest waits (also in /gezondheid/)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Wachtrij"),
+            "opts": self.model._meta,
+            "state": queue_state(),
+            "waiting": Job.objects.filter(status=Job.Status.QUEUED)
+            .select_related("account")
+            .order_by("queued_at")[:20],
+        }
+        return TemplateResponse(request, "admin/backups/job_queue.html", context)
 
     @admin.action(description=_("Mislukte taken opnieuw starten"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:

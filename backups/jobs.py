@@ -6,7 +6,10 @@ transaction commits, and it receives the job id and nothing else (no passwords i
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -15,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
 from django.utils import timezone
@@ -45,21 +48,43 @@ def _announce(job_id: int) -> None:
 
 def job_enqueue(job: Job) -> None:
     """Hand the job to a worker once the surrounding transaction has committed."""
+    transaction.on_commit(lambda: job_send(job.pk, job.kind))
+
+
+def job_send(job_id: int, kind: str) -> bool:
+    """Put the job's id on the broker and note when. A broker that cannot be reached does not fail the request
+    that made the job: the job stays queued and the reaper hands it over again once the broker is back."""
     from django_q.tasks import async_task
 
-    def send() -> None:
-        # `sync` is read per call (not at import like django-q2's own setting) so tests can run jobs in-process.
-        sync = bool(settings.Q_CLUSTER.get("sync", False))
-        async_task("backups.tasks.run_job", job.pk, task_name=f"job-{job.pk}-{job.kind}", group=job.kind, sync=sync)
+    # `sync` is read per call (not at import like django-q2's own setting) so tests can run jobs in-process.
+    sync = bool(settings.Q_CLUSTER.get("sync", False))
+    try:
+        async_task("backups.tasks.run_job", job_id, task_name=f"job-{job_id}-{kind}", group=kind, sync=sync)
+    except Exception:
+        if sync:
+            raise
+        logger.exception("job %s could not be handed to the broker; the reaper hands it over again", job_id)
+        return False
+    # Counted only when the broker took it (a worker may have claimed it already: then nothing changes).
+    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        enqueued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1
+    )
+    return True
 
-    transaction.on_commit(send)
+
+def worker_name() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"
 
 
 def job_claim(job_id: int) -> Job | None:
     """Take a queued job. A conditional UPDATE makes sure only one worker ever runs it."""
     now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        status=Job.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        log=Concat(F("log"), Value(f"claimed by {worker_name()}\n")),
     )
     if claimed != 1:
         logger.info("job %s was not queued any more; not running it twice", job_id)
@@ -85,18 +110,36 @@ class Reporter:
         self.job.progress, self.job.phase = percent, phase
         if due:
             self._last_write = now
-            fields: dict[str, Any] = {"progress": percent, "phase": phase, "heartbeat_at": timezone.now()}
+            fields: dict[str, Any] = {"progress": percent, "phase": phase}
             if step:
                 # Each new phase is a step in the support log, so a finished job shows what it did.
                 self.job.log += f"{timezone.localtime():%H:%M:%S} {percent}% {phase}\n"
                 fields["log"] = self.job.log
-            Job.objects.filter(pk=self.job.pk).update(**fields)
+            self._beat(**fields)
             if self.echo:
                 self.echo(percent, phase)
 
     def log(self, text: str) -> None:
         self.job.log += text.rstrip() + "\n"
-        Job.objects.filter(pk=self.job.pk).update(log=self.job.log, heartbeat_at=timezone.now())
+        self._beat(log=Concat(F("log"), Value(text.rstrip() + "\n")))
+
+    def _beat(self, **fields: Any) -> None:
+        # Only while the job is still running: one the reaper or support gave up stops here, at its next beat.
+        if not Job.objects.filter(pk=self.job.pk, status=Job.Status.RUNNING).update(
+            heartbeat_at=timezone.now(), **fields
+        ):
+            raise JobStopped(
+                _("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."),
+                f"job {self.job.pk} is not running any more; stopping",
+            )
+
+
+class JobStopped(Exception):
+    """The job was given up (reaped or cancelled) while its worker was still at it."""
+
+    def __init__(self, user_message: str, detail: str) -> None:
+        super().__init__(detail)
+        self.user_message = user_message
 
 
 def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
@@ -145,18 +188,53 @@ def job_run(
     try:
         handler(job, Reporter(job, echo))
     except Exception as error:
-        user_message = getattr(error, "user_message", None)
-        if user_message:
+        user_message = user_message_for(error)
+        if user_message and getattr(error, "user_message", None):
             # An expected failure (unreachable server, refused file, …): the support log gets what happened in
             # one line, the customer the message; a traceback would only hide it.
             logger.warning("job %s (%s) failed: %s", job.pk, job.kind, error)
-            job_fail(job, user_message=str(user_message), log=f"Mislukt: {error}")
+            job_fail(job, user_message=user_message, log=f"Mislukt: {error}")
             return
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        job_fail(job, user_message=GENERIC_FAILURE, log=traceback.format_exc())
+        job_fail(job, user_message=user_message or GENERIC_FAILURE, log=traceback.format_exc())
         return
     if job.status == Job.Status.RUNNING:
         job_succeed(job)
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def user_message_for(error: BaseException) -> str:
+    """What the customer reads when a job fails. A lost database connection says so, whatever layer noticed it
+    first; a full disk says so unless the error carries a message of its own (storage does)."""
+    import psycopg
+    import sqlalchemy as sa
+
+    causes = _causes(error)
+    own = str(getattr(error, "user_message", None) or "")
+    if not own and any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in causes):
+        return _(
+            "Er is geen schijfruimte meer om dit af te maken. Er is niets half opgeslagen; de klantenservice is "
+            "gewaarschuwd. Probeer het later opnieuw."
+        )
+    lost = ("terminating connection", "connection is lost", "server closed the connection", "consuming input failed")
+    if any(
+        (isinstance(e, psycopg.OperationalError) and any(text in str(e) for text in lost))
+        or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
+        for e in causes
+    ):
+        return _(
+            "De verbinding met de database werd verbroken. Er is niets half opgeslagen en de oorspronkelijke "
+            "administratie is niet gewijzigd; probeer het opnieuw."
+        )
+    return own
 
 
 def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list[int]:
@@ -183,22 +261,126 @@ def stale_before() -> Any:
 
 
 def jobs_reap(cleanup: Callable[[Job], None] | None = None) -> list[int]:
-    """Fail running jobs whose worker stopped beating, and let `cleanup` remove what they left behind."""
+    """Fail running jobs whose worker stopped beating, or that ran past JOB_TIMEOUT_SECONDS (the worker is
+    stopped by django-q2 at that limit; a job that still beats then is stopped here), and let `cleanup` remove
+    what they left behind. A worker that comes back after this finds its job failed and publishes nothing."""
     reaped = []
-    for job in Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=stale_before()):
+    overdue = timezone.now() - timedelta(seconds=settings.JOB_TIMEOUT_SECONDS)
+    for job in Job.objects.filter(
+        Q(heartbeat_at__lt=stale_before()) | Q(started_at__lt=overdue), status=Job.Status.RUNNING
+    ):
+        if job.started_at is not None and job.started_at < overdue:
+            user_message = _(
+                "De verwerking duurde langer dan is toegestaan en is gestopt. Er is niets half opgeslagen; probeer "
+                "het opnieuw of neem contact op met de klantenservice."
+            )
+            note = f"reaped: running longer than JOB_TIMEOUT_SECONDS={settings.JOB_TIMEOUT_SECONDS}"
+        else:
+            user_message = _("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw.")
+            note = f"reaped: no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S}"
+        changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.FAILED,
+            user_message=user_message,
+            log=Concat(F("log"), Value(note + "\n")),
+            finished_at=timezone.now(),
+            secret=None,
+        )
+        if not changed:
+            continue  # it finished meanwhile: nothing to clean up
+        reaped.append(job.pk)
+        _announce(job.pk)
         if cleanup is not None:
             try:
                 cleanup(job)
             except Exception:
                 logger.exception("clean-up of stale job %s failed", job.pk)
-        changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
-            status=Job.Status.FAILED,
-            user_message=_("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."),
-            log=Concat(F("log"), Value(f"reaped: no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S}\n")),
-            finished_at=timezone.now(),
-            secret=None,
-        )
-        if changed:
-            reaped.append(job.pk)
-            _announce(job.pk)
     return reaped
+
+
+def broker_job_ids() -> set[int] | None:
+    """The ids of the jobs whose message waits on the broker, or None when the broker cannot be read."""
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.signing import SignedPackage
+
+    try:
+        broker = get_broker()
+        if Conf.ORM:
+            from django_q.models import OrmQ
+
+            payloads = list(OrmQ.objects.using(Conf.ORM).filter(key=broker.list_key).values_list("payload", flat=True))
+        else:
+            payloads = broker.connection.lrange(broker.list_key, 0, -1)  # type: ignore[union-attr]
+    except Exception:
+        logger.exception("the broker's queue could not be read")
+        return None
+    ids = set()
+    for payload in payloads:
+        try:
+            task = SignedPackage.loads(payload)
+        except Exception:
+            logger.warning("a message on the broker could not be read; skipped")
+            continue
+        if task.get("func") == "backups.tasks.run_job" and task.get("args"):
+            ids.add(int(task["args"][0]))
+    return ids
+
+
+def jobs_requeue(cleanup: Callable[[Job], None] | None = None) -> tuple[list[int], list[int]]:
+    """Queued jobs nobody claimed within JOB_QUEUED_STALE_SECONDS whose message is not on the broker any more
+    (a broker restart, or a worker that died holding it) are handed over again; after JOB_QUEUED_MAX_ENQUEUES
+    hand-overs they fail with a message and are cleaned up. A job handed over twice still runs once: only one
+    worker wins the claim. Returns (requeued, failed)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_QUEUED_STALE_SECONDS)
+    waiting = Job.objects.filter(status=Job.Status.QUEUED).filter(
+        Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, queued_at__lt=cutoff)
+    )
+    if not waiting.exists():
+        return [], []
+    on_broker = broker_job_ids()
+    if on_broker is None:
+        return [], []  # the broker is away: handing over now would fail too; the next round tries again
+    requeued, failed = [], []
+    for job in waiting.exclude(pk__in=on_broker):
+        if job.enqueue_count >= settings.JOB_QUEUED_MAX_ENQUEUES:
+            changed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+                status=Job.Status.FAILED,
+                user_message=_(
+                    "De taak kon niet worden gestart omdat de verwerking niet bereikbaar was. Er is niets "
+                    "gewijzigd; probeer het later opnieuw."
+                ),
+                log=Concat(F("log"), Value(f"not claimed after {job.enqueue_count} hand-overs; failed\n")),
+                finished_at=timezone.now(),
+                secret=None,
+            )
+            if changed:
+                failed.append(job.pk)
+                _announce(job.pk)
+                if cleanup is not None:
+                    try:
+                        cleanup(job)
+                    except Exception:
+                        logger.exception("clean-up of unclaimed job %s failed", job.pk)
+            continue
+        since = job.enqueued_at or job.queued_at
+        changed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, enqueue_count=job.enqueue_count).update(
+            log=Concat(
+                F("log"),
+                Value(f"not claimed since {since:%Y-%m-%d %H:%M:%S} and not on the broker: handed over again\n"),
+            )
+        )
+        if changed and job_send(job.pk, job.kind):
+            requeued.append(job.pk)
+    return requeued, failed
+
+
+def queue_state() -> dict[str, Any]:
+    """For support and the health endpoint: how many jobs wait, how many run, and the oldest waiting one."""
+    queued = Job.objects.filter(status=Job.Status.QUEUED)
+    oldest = queued.order_by("queued_at", "pk").only("pk", "kind", "queued_at").first()
+    return {
+        "queued": queued.count(),
+        "running": Job.objects.filter(status=Job.Status.RUNNING).count(),
+        "oldest_queued": oldest,
+        "oldest_queued_seconds": int((timezone.now() - oldest.queued_at).total_seconds()) if oldest else None,
+    }

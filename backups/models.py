@@ -211,6 +211,9 @@ class Job(models.Model):
     user_message = models.TextField(_("melding voor de gebruiker"), blank=True)
     log = models.TextField(_("logboek"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("pogingen"), default=0)
+    # When and how often the job was handed to the broker; the reaper hands over again a job nobody claimed.
+    enqueued_at = models.DateTimeField(_("aan de wachtrij gegeven op"), null=True, blank=True)
+    enqueue_count = models.PositiveSmallIntegerField(_("keer aan de wachtrij gegeven"), default=0)
     queued_at = models.DateTimeField(_("in de wachtrij sinds"), default=timezone.now, db_index=True)
     started_at = models.DateTimeField(_("gestart op"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("laatste teken van leven"), null=True, blank=True)

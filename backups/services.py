@@ -53,11 +53,12 @@ class BackupRefused(Exception):
 
 
 @contextlib.contextmanager
-def _work_file(suffix: str = ".bacpac") -> Iterator[Path]:
-    """A temporary file in the data folder (not /tmp: back-ups can be larger than a RAM-backed /tmp)."""
-    folder = Path(settings.DATA_DIR) / "work"
+def _work_file(suffix: str = ".bacpac", *, owner: str = "") -> Iterator[Path]:
+    """A temporary file in the data folder (not /tmp: back-ups can be larger than a RAM-backed /tmp). Its name
+    starts with `owner` (e.g. "job-12-"), so the clean-up after a dead worker finds that job's file at once."""
+    folder = work_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False)  # noqa: SIM115
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=owner or "tmp", suffix=suffix, delete=False)  # noqa: SIM115
     handle.close()
     path = Path(handle.name)
     try:
@@ -190,7 +191,7 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
     if password:
         location = replace(location, password=password)
     try:
-        with _work_file() as work:
+        with _work_file(owner=f"backup-{backup.pk}-") as work:
             if _engine_for(location.engine) == "sqlpackage":
                 _sqlpackage().export(
                     location=location, target_file=work, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
@@ -202,7 +203,9 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             report(97, _("Back-up opslaan"))
             with work.open("rb") as handle:
                 stored = storage.store(handle, name=storage.final_name(backup.account_id))
-        Backup.objects.filter(pk=backup.pk).update(
+        # Only a back-up still being made becomes ready: if the reaper gave this job up meanwhile (too slow, too
+        # long silent), the file is removed again and the failed back-up stays failed.
+        published = Backup.objects.filter(pk=backup.pk, status=Backup.Status.PENDING).update(
             status=Backup.Status.READY,
             file_name=stored.name,
             size=stored.size,
@@ -211,6 +214,12 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             snapshot=_snapshot(administration),
             ready_at=timezone.now(),
         )
+        if not published:
+            storage.delete(stored.name)
+            raise EngineError(
+                _("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."),
+                f"back-up {backup.pk} was given up while it was being made; its file is removed again",
+            )
     except Exception:
         Backup.objects.filter(pk=backup.pk).update(status=Backup.Status.FAILED)
         raise
@@ -299,6 +308,10 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
             )
     finally:
         staged.unlink(missing_ok=True)
+    if not Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).exists():
+        # Given up by the reaper meanwhile: the customer was told it failed, so it is not kept after all.
+        backup_delete(backup=backup)
+        return backup
     audit.record(
         None,
         AuditEvent.Action.BACKUP_UPLOADED,
@@ -442,7 +455,7 @@ def run_restore(job: Job, report: Reporter) -> Administration:
         else:
             native.import_(source=work, location=location, progress=report)
 
-    with _work_file() as work:
+    with _work_file(owner=f"job-{job.pk}-") as work:
         report(1, _("Back-up ophalen en controleren"))
         _download_verified(backup, work)
         # Stored files were verified when they were kept, but by an older portal perhaps: check again before
@@ -554,12 +567,26 @@ def cleanup_stale(job: Job) -> None:
         from administrations.mdb import mdb_staging_folder
 
         (mdb_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
+    owners = [f"job-{job.pk}-"] + ([f"backup-{job.backup_id}-"] if job.backup_id else [])
+    for path in work_folder().glob("*"):
+        if path.name.startswith(tuple(owners)):
+            path.unlink(missing_ok=True)
+    sweep_leftovers()
+
+
+def work_folder() -> Path:
+    return Path(settings.DATA_DIR) / "work"
+
+
+def sweep_leftovers() -> None:
+    """Temporary storage files and work files nobody wrote to for longer than a job may stay silent: their writer
+    died. Run by every reaper round, so what a dead worker left goes even when no job of its is found."""
     storage.delete_stale_temporary_files()
     delete_stale_work_files()
 
 
 def delete_stale_work_files() -> None:
-    folder = Path(settings.DATA_DIR) / "work"
+    folder = work_folder()
     if not folder.exists():
         return
     cutoff = stale_before().timestamp()

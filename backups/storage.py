@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from typing import IO, Any
 
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 TEMP_PREFIX = "tmp/"
@@ -189,6 +192,8 @@ def delete_stale_temporary_files() -> list[str]:
     storage = backup_storage()
     cutoff = stale_before()
     deleted = []
+    if not isinstance(storage, FileSystemStorage):
+        deleted += _abort_stale_multipart_uploads(storage, cutoff)
     for name in temporary_names():
         try:
             if storage.get_modified_time(name) < cutoff:
@@ -197,3 +202,20 @@ def delete_stale_temporary_files() -> list[str]:
         except FileNotFoundError:
             continue
     return deleted
+
+
+def _abort_stale_multipart_uploads(storage: Storage, cutoff: Any) -> list[str]:
+    """A multipart upload whose writer lost the server half-way stays on the server, unfinished and invisible to
+    listings (and billed). Those of our temporary files that nobody touched for long enough are aborted."""
+    bucket = storage.bucket  # type: ignore[attr-defined]
+    prefix = storage._normalize_name(TEMP_PREFIX)  # type: ignore[attr-defined]
+    aborted = []
+    try:
+        for upload in bucket.multipart_uploads.filter(Prefix=prefix):
+            if upload.initiated < cutoff:
+                upload.abort()
+                aborted.append(upload.object_key)
+    except Exception:
+        # Best effort: the next reaper round tries again.
+        logger.exception("unfinished multipart uploads could not be listed or aborted")
+    return aborted

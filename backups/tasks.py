@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backups import services
-from backups.jobs import job_claim, job_fail, job_run, jobs_reap
+from backups.jobs import job_claim, job_fail, job_run, jobs_reap, jobs_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,18 @@ def run_job(job_id: int, echo: Callable[[int, str], None] | None = None) -> None
 
 
 def reap_jobs() -> list[int]:
-    """Scheduled every minute: fail jobs whose worker stopped beating and clean up what they left."""
+    """Scheduled every minute: fail jobs whose worker stopped beating or that ran too long and clean up what they
+    left; hand over again queued jobs whose message the broker lost."""
     reaped = jobs_reap(cleanup=services.cleanup_stale)
     if reaped:
         logger.warning("reaped stale jobs %s", reaped)
-    return reaped
+    requeued, failed = jobs_requeue(cleanup=services.cleanup_stale)
+    if requeued:
+        logger.warning("handed unclaimed jobs over again %s", requeued)
+    if failed:
+        logger.warning("failed jobs nobody claimed %s", failed)
+    services.sweep_leftovers()
+    return reaped + failed
 
 
 def refused(func_name: str, hook: str = "") -> None:

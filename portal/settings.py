@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (after collectstatic) when the portal runs under gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.DutchFirstLocaleMiddleware",
@@ -275,6 +277,10 @@ CREDENTIALS_KEY = env_str("CREDENTIALS_KEY")
 JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 6 * 3600)
 # A running job reports at least every few seconds; one silent this long lost its worker and is reaped.
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
+# A queued job nobody claimed this long whose message is not on the broker (a broker restart, a worker that died
+# holding it) is handed over again by the reaper, at most JOB_QUEUED_MAX_ENQUEUES times; then it fails.
+JOB_QUEUED_STALE_SECONDS = env_int("JOB_QUEUED_STALE_SECONDS", 120)
+JOB_QUEUED_MAX_ENQUEUES = env_int("JOB_QUEUED_MAX_ENQUEUES", 10)
 # Microsoft SqlPackage for SQL Server administrations; empty = use the native engine.
 SQLPACKAGE_PATH = env_str("SQLPACKAGE_PATH")
 REDIS_URL = env_str("REDIS_URL")

@@ -7,10 +7,11 @@ from django.urls import include, path, re_path
 
 from api.api import api
 from api.api import not_found_view as api_not_found
-from portal import views
+from portal import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("gezondheid/", health.health, name="health"),
     path("inloggen/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("uitloggen/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -1,0 +1,342 @@
+"""Real parts for the fault tests: a portal database on the PostgreSQL server that the test and its worker
+processes share, a Redis server of the test's own (so it can be restarted), `manage.py qcluster` as subprocesses,
+and bookkeeping administrations large enough that a job runs for seconds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import pytest
+import redis
+import sqlalchemy as sa
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import load_backend
+from django_q.conf import Conf
+from django_q.models import Schedule
+
+from administrations import bookkeeping
+from administrations.databases import DatabaseLocation, database_connect, database_create
+from administrations.models import Account, Administration, DatabaseEngine, Location, Membership, Package
+from backups.engines import native
+from backups.models import Backup, Job
+from tests.conftest import require_service
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Journal lines of the "large" administration: a back-up of it takes several seconds on this machine.
+LARGE_LINES = int(os.environ.get("FAULT_TEST_LINES", "40000"))
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# The workers run with DEBUG off, so they need a key of their own; django-q2 signs the messages with it, and the
+# test process (which enqueues) uses the same one for that.
+WORKER_SECRET_KEY = secrets.token_urlsafe(50)
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s for {what}")
+        time.sleep(every)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ portal database
+
+
+@pytest.fixture(scope="session")
+def faults_portal_url(postgres_server: sa.URL) -> Iterator[str]:
+    """A migrated portal database on the PostgreSQL server, made for these tests and dropped after them."""
+    name = f"test_faults_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_server, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = f"postgres://{postgres_server.username or 'postgres'}@{postgres_server.host}:{postgres_server.port or 5432}/{name}"
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": WORKER_SECRET_KEY}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPOSITORY, env=env, check=True, timeout=300
+    )
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def shared_db(faults_portal_url: str, django_db_blocker: Any) -> Iterator[str]:
+    """The test process uses the shared portal database too (autocommit, like the workers), emptied after."""
+    config = connections.configure_settings({DEFAULT_DB_ALIAS: dj_database_url.parse(faults_portal_url)})
+    wrapper = load_backend(config[DEFAULT_DB_ALIAS]["ENGINE"]).DatabaseWrapper(config[DEFAULT_DB_ALIAS])
+    previous = connections[DEFAULT_DB_ALIAS]
+    with django_db_blocker.unblock():
+        connections[DEFAULT_DB_ALIAS] = wrapper
+        # The tests run the reaper themselves, when they mean to; the workers' scheduler does not.
+        Schedule.objects.all().delete()
+        try:
+            yield faults_portal_url
+        finally:
+            try:
+                call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+            finally:
+                wrapper.close()
+                connections[DEFAULT_DB_ALIAS] = previous
+
+
+# ------------------------------------------------------------------------------------------------ Redis and workers
+
+
+class OwnRedis:
+    """A redis-server of this test alone, keeping nothing on disk, that the test may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, timeout=10, what="the test's own redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def own_redis(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRedis]:
+    require_service(Path(REDIS_SERVER).exists(), f"redis-server is not installed ({REDIS_SERVER})")
+    server = OwnRedis()
+    server.start()
+    # What REDIS_URL does in settings, applied to django-q2's already-loaded configuration.
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", server.url)
+    name = f"faults-{uuid.uuid4().hex[:8]}"
+    # Q_CLUSTER_NAME in the workers' environment names both; the name is also the salt of the signed messages.
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
+    monkeypatch.setattr(Conf, "PREFIX", name)
+    monkeypatch.setattr(Conf, "SECRET_KEY", WORKER_SECRET_KEY)
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Cluster:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        """kill -9 of the whole cluster (its sentinel, pusher, monitor and workers): a worker machine lost."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@dataclass
+class Workers:
+    """Starts `manage.py qcluster` processes on the shared portal database, the test's Redis and folders."""
+
+    env: dict[str, str]
+    folder: Path
+    started: list[Cluster] = field(default_factory=list)
+
+    def start(self, **overrides: str) -> Cluster:
+        log = self.folder / f"qcluster-{len(self.started)}.log"
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=REPOSITORY,
+            env={**self.env, **overrides},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        cluster = Cluster(process, log)
+        self.started.append(cluster)
+        return cluster
+
+
+@pytest.fixture
+def workers(shared_db: str, own_redis: OwnRedis, settings: Any, tmp_path: Path) -> Iterator[Workers]:
+    settings.JOB_STALE_SECONDS = 3
+    settings.JOB_QUEUED_STALE_SECONDS = 2
+    env = {
+        **os.environ,
+        "DATABASE_URL": shared_db,
+        "REDIS_URL": own_redis.url,
+        "Q_CLUSTER_NAME": Conf.CLUSTER_NAME,
+        "SECRET_KEY": WORKER_SECRET_KEY,
+        "Q_WORKERS": "1",
+        "Q_SYNC": "false",
+        "JOB_STALE_SECONDS": str(settings.JOB_STALE_SECONDS),
+        "JOB_QUEUED_STALE_SECONDS": str(settings.JOB_QUEUED_STALE_SECONDS),
+        "PORTAL_DATA_DIR": str(settings.DATA_DIR),
+        "BACKUP_DIR": settings.STORAGES["backups"]["OPTIONS"]["location"],
+        "ONLINE_ADMINISTRATIONS_DIR": str(settings.ONLINE_ADMINISTRATIONS_DIR),
+        "LOCAL_ADMINISTRATIONS_ROOT": str(settings.LOCAL_ADMINISTRATIONS_ROOT),
+        "FILE_UPLOAD_TEMP_DIR": str(Path(settings.DATA_DIR) / "uploads"),
+        "LOG_LEVEL": "INFO",
+    }
+    env.pop("BACKUP_S3_BUCKET", None)
+    pool = Workers(env=env, folder=tmp_path)
+    try:
+        yield pool
+    finally:
+        for cluster in pool.started:
+            cluster.stop()
+
+
+def worker_pid(job: Job) -> int:
+    """The pid of the worker process that claimed the job (the claim writes it into the job's log)."""
+    for line in job.log.splitlines():
+        if line.startswith("claimed by "):
+            return int(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"job {job.pk} was not claimed: {job.log!r}")
+
+
+def claims(job: Job) -> int:
+    return sum(1 for line in job.log.splitlines() if line.startswith("claimed by "))
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+@pytest.fixture(scope="session")
+def large_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bookkeeping administration of LARGE_LINES journal lines, made once and copied into each test."""
+    path = tmp_path_factory.mktemp("large") / "large.sqlite3"
+    location = DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(path))
+    database_create(location)
+    engine = database_connect(location)
+    try:
+        bookkeeping.create_schema(engine)
+        bookkeeping.fill(engine, lines=LARGE_LINES)
+    finally:
+        engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def large_bacpac(large_sqlite: Path) -> Path:
+    path = large_sqlite.with_suffix(".bacpac")
+    native.export(
+        location=DatabaseLocation(engine=DatabaseEngine.SQLITE, name=str(large_sqlite)),
+        target=path,
+        database_name="Groot",
+    )
+    return path
+
+
+@dataclass
+class Customer:
+    account: Account
+    user: Any
+
+    def online_sqlite(self, source: Path, name: str, settings: Any) -> Administration:
+        """An online administration whose SQLite file is a copy of `source`."""
+        folder = Path(settings.ONLINE_ADMINISTRATIONS_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        file_name = f"adm_{uuid.uuid4().hex}.sqlite3"
+        shutil.copyfile(source, folder / file_name)
+        return Administration.objects.create(
+            account=self.account, name=name, location=Location.ONLINE, engine="sqlite", database_name=file_name
+        )
+
+    def ready_backup(self, bacpac: Path, settings: Any) -> Backup:
+        """A ready back-up in storage holding a copy of `bacpac`."""
+        name = f"account-{self.account.pk}/{uuid.uuid4().hex}.bacpac"
+        target = Path(settings.STORAGES["backups"]["OPTIONS"]["location"]) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(bacpac, target)
+        return Backup.objects.create(
+            account=self.account,
+            administration_name="Groot",
+            origin=Backup.Origin.MANUAL,
+            status=Backup.Status.READY,
+            file_name=name,
+            size=target.stat().st_size,
+            sha256=file_sha256(target),
+            created_by=self.user,
+        )
+
+
+def make_customer(name: str = "klant") -> Customer:
+    # Not pytest-django's django_user_model: that one asks for its test database, and these tests share theirs.
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user(name, f"{name}@example.nl", "geheim-wachtwoord")
+    account = Account.objects.create(name=f"Bedrijf {name}", package=Package.INZICHT)
+    Membership.objects.create(user=user, account=account, role=Membership.Role.MAIN)
+    return Customer(account=account, user=user)
+
+
+def leftovers(settings: Any) -> dict[str, list[str]]:
+    """Everything a job may leave behind in the folders: work files, temporary storage files, staged uploads."""
+    data = Path(settings.DATA_DIR)
+    storage_root = Path(settings.STORAGES["backups"]["OPTIONS"]["location"])
+
+    def names(folder: Path) -> list[str]:
+        return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+    return {
+        "work": names(data / "work"),
+        "storage tmp": names(storage_root / "tmp"),
+        "staged uploads": names(data / "uploads" / "staged"),
+    }
+
+
+NOTHING_LEFT: dict[str, list[str]] = {"work": [], "storage tmp": [], "staged uploads": []}
