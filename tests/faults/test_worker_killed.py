@@ -1,12 +1,10 @@
-"""kill -9 of the real django-q2 worker process in the middle of an export, a restore and an upload check, and a
+"""kill -9 of the real django-q2 worker process in the middle of an export and a restore, and a
 job past JOB_TIMEOUT_SECONDS: each ends failed with a Dutch message, leaves nothing behind, and the next job runs."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from django.db.models import F
 from administrations.models import Administration
 from administrations.services import Target
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start, upload_staging_folder, upload_start
+from backups.services import backup_create, restore_start
 from backups.tasks import reap_jobs
 from tests.faults.conftest import (
     NOTHING_LEFT,
@@ -114,32 +112,6 @@ def test_kill_9_of_the_worker_mid_restore(workers, large_bacpac, settings) -> No
     )
     assert again.status == Job.Status.SUCCEEDED, again.log
     assert Administration.objects.filter(name="Teruggezet").count() == 1
-    assert leftovers(settings) == NOTHING_LEFT
-
-
-def test_kill_9_of_the_worker_mid_upload_check(workers, large_bacpac, settings) -> None:
-    workers.start()
-    customer = make_customer()
-
-    def staged_copy() -> Path:
-        staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
-        shutil.copyfile(large_bacpac, staged)
-        return staged
-
-    job = upload_start(account=customer.account, user=customer.user, staged=staged_copy(), file_name="groot.bacpac")
-    job = running_past(job, 10)
-    os.kill(worker_pid(job), signal.SIGKILL)
-
-    job = reaped(job)
-    assert job.user_message == "De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."
-    assert not Backup.objects.exists()
-    assert leftovers(settings) == NOTHING_LEFT
-
-    again = finished(
-        upload_start(account=customer.account, user=customer.user, staged=staged_copy(), file_name="groot.bacpac")
-    )
-    assert again.status == Job.Status.SUCCEEDED, again.log
-    assert Backup.objects.ready().count() == 1
     assert leftovers(settings) == NOTHING_LEFT
 
 
