@@ -35,7 +35,7 @@ def test_paths_inside_the_repository_and_elsewhere_are_fine() -> None:
     assert not repo_guard.outside_repository(repo_guard.REPOSITORY / "tests" / "fixtures" / "bacpac" / "pubs.bacpac")
     assert not repo_guard.outside_repository(sys.executable)
     assert not repo_guard.outside_repository("/usr/share/zoneinfo/Europe/Amsterdam")
-    assert repo_guard.outside_repository(repo_guard.REPOSITORY / ".." / "shared")
+    assert repo_guard.outside_repository(repo_guard.REPOSITORY / ".." / "a-folder-beside")
 
 
 def test_the_sample_files_live_in_the_repository() -> None:
@@ -45,8 +45,11 @@ def test_the_sample_files_live_in_the_repository() -> None:
 
 
 def test_no_test_file_names_a_folder_beside_the_repository() -> None:
-    # Hostile inputs such as "../x" are fine; naming the folder above the repository is not.
-    leaving = re.compile(r"""["']shared["']|/shared/|parents\[\d+\]\.parent|\.parent\.parent""")
+    # Hostile inputs such as "../x" are fine; climbing above the repository, or naming a folder that happens to lie
+    # beside it on this machine, is not.
+    beside = [p.name for p in repo_guard.REPOSITORY.parent.iterdir() if p != repo_guard.REPOSITORY]
+    names = "|".join(re.escape(name) for name in beside)
+    leaving = re.compile(r"parents\[\d+\]\.parent|\.parent\.parent" + (rf"""|["'/]({names})["'/]""" if names else ""))
     offenders = [
         f"{path.relative_to(repo_guard.REPOSITORY)}:{number}"
         for path in Path(repo_guard.REPOSITORY, "tests").rglob("*.py")
