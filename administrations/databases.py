@@ -107,19 +107,24 @@ class DatabaseLocation:
         return f"{self.engine}://{self.host}:{self.port}/{self.name}"
 
 
+def fresh_database_name() -> str:
+    """A name no administration has had: the configured prefix (always starting `adm_`) and a random part."""
+    return f"{settings.ONLINE_DATABASE_PREFIX}{uuid.uuid4().hex}"
+
+
 def online_location(database_name: str | None = None) -> DatabaseLocation:
     """A place for a new online administration: a fresh name, never an existing one."""
     if settings.ONLINE_DATABASE_URL:
         url = sa.make_url(settings.ONLINE_DATABASE_URL)
         return DatabaseLocation(
             engine=DatabaseEngine.POSTGRESQL,
-            name=database_name or f"adm_{uuid.uuid4().hex}",
+            name=database_name or fresh_database_name(),
             host=url.host or "",
             port=url.port,
             user=url.username or "",
             password=url.password or "",
         )
-    file_name = database_name or f"adm_{uuid.uuid4().hex}{SQLITE_SUFFIX}"
+    file_name = database_name or f"{fresh_database_name()}{SQLITE_SUFFIX}"
     return DatabaseLocation(
         engine=DatabaseEngine.SQLITE, name=str(Path(settings.ONLINE_ADMINISTRATIONS_DIR) / file_name)
     )

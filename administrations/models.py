@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -464,7 +463,3 @@ class Mailbox(models.Model):
 
     def __str__(self) -> str:
         return self.address
-
-
-def new_database_name() -> str:
-    return f"adm_{uuid.uuid4().hex}"

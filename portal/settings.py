@@ -8,11 +8,13 @@ django-q2 broker and the filesystem for back-up files.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -226,6 +228,13 @@ STORAGES = {
 # (postgresql://user@host:port/) on which each online administration gets a database of its own.
 ONLINE_ADMINISTRATIONS_DIR = env_path("ONLINE_ADMINISTRATIONS_DIR", DATA_DIR / "administrations")
 ONLINE_DATABASE_URL = env_str("ONLINE_DATABASE_URL")
+# New administration databases are named this prefix and a random part. It must start with `adm_` (the only names the
+# portal ever drops on that server); a test run sets its own so parallel runs on one server never touch each other's.
+ONLINE_DATABASE_PREFIX = env_str("ONLINE_DATABASE_PREFIX", "adm_")
+if not re.fullmatch(r"adm_[A-Za-z0-9_]{0,20}", ONLINE_DATABASE_PREFIX):
+    raise ImproperlyConfigured(
+        "ONLINE_DATABASE_PREFIX moet beginnen met adm_ en mag daarna hooguit 20 letters, cijfers of _ hebben."
+    )
 # Local administrations: SQLite files the user places somewhere inside this root, never outside it.
 LOCAL_ADMINISTRATIONS_ROOT = env_path("LOCAL_ADMINISTRATIONS_ROOT", DATA_DIR / "local")
 

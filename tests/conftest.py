@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from django.conf import settings as django_settings
 
 from administrations.databases import DatabaseLocation, database_drop
 from administrations.models import (
@@ -28,6 +29,11 @@ from administrations.models import (
 pytest_plugins = ["tests.repo_guard"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Administration databases this test run makes carry a prefix of their own (worker subprocesses get it through the
+# environment), so cleaning up after a test never touches another run's databases on the same server.
+RUN_DATABASE_PREFIX = f"adm_t{uuid.uuid4().hex[:8]}_"
+django_settings.ONLINE_DATABASE_PREFIX = RUN_DATABASE_PREFIX
+os.environ["ONLINE_DATABASE_PREFIX"] = RUN_DATABASE_PREFIX
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -121,8 +127,9 @@ def _administration_databases(url: sa.URL) -> set[str]:
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     try:
         with engine.connect() as conn:
-            query = sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'adm\\_%'")
-            return set(conn.execute(query).scalars())
+            pattern = RUN_DATABASE_PREFIX.replace("_", "\\_") + "%"
+            query = sa.text("SELECT datname FROM pg_database WHERE datname LIKE :pattern")
+            return set(conn.execute(query, {"pattern": pattern}).scalars())
     finally:
         engine.dispose()
 
