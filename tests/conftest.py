@@ -229,3 +229,28 @@ def staff_login(client: Any) -> Callable[[Any], Any]:
         return client
 
     return login
+
+
+# The fixtures through which a test reaches the portal database (pytest-django's, directly or through others).
+_PORTAL_DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
+
+def uses_portal_database(item: pytest.Item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        _PORTAL_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With TEST_PORTAL_DATABASE_ONLY=1 (the Makefile's second pass, with the portal database on PostgreSQL) only the
+    tests that use the portal database run: the others (codec, engines on their own, settings) would run exactly as
+    in the first pass."""
+    if os.environ.get("TEST_PORTAL_DATABASE_ONLY") != "1":
+        return
+    kept = [item for item in items if uses_portal_database(item)]
+    dropped = [item for item in items if not uses_portal_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
