@@ -113,6 +113,18 @@ def job_password(job: Job) -> str:
     return credentials.decrypt(job.secret) if job.secret else ""
 
 
+def _checking(report: Reporter | None, start: int, end: int) -> bacpac.Progress | None:
+    """The check of a bacpac reported as a job's progress between `start` and `end` percent, one step per table;
+    the reports in between keep the heartbeat going however long one table takes."""
+    if report is None:
+        return None
+
+    def progress(done: int, total: int, table: str) -> None:
+        report(start + (end - start) * done // max(total, 1), _("Tabel %(table)s controleren") % {"table": table})
+
+    return progress
+
+
 # ------------------------------------------------------------------------------------------------ back-up
 
 
@@ -199,7 +211,7 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             else:
                 native.export(location=location, target=work, database_name=administration.name, progress=report)
             report(96, _("Back-up controleren"))
-            inspection = bacpac.verify(work)
+            inspection = bacpac.verify(work, progress=_checking(report, 96, 96))
             report(97, _("Back-up opslaan"))
             with work.open("rb") as handle:
                 stored = storage.store(handle, name=storage.final_name(backup.account_id))
@@ -231,10 +243,16 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
 
 
 def backup_upload(
-    *, account: Account, user: User | None, source: IO[bytes], file_name: str, kept: bool = True
+    *,
+    account: Account,
+    user: User | None,
+    source: IO[bytes],
+    file_name: str,
+    kept: bool = True,
+    report: Reporter | None = None,
 ) -> Backup:
     """Verify an uploaded file with the bacpac library and keep it as a ready back-up (R11). A refused file
-    raises bacpac.BacpacError (its user_message says why) and nothing is kept."""
+    raises bacpac.BacpacError (its user_message says why) and nothing is kept. A job passes its `report`."""
     if not account.capabilities.can_create_backups:
         raise BackupRefused(
             _("Met het pakket %(package)s kun je geen back-ups bewaren.") % {"package": account.get_package_display()}
@@ -248,8 +266,10 @@ def backup_upload(
             )
             % {"kind": ".ssb" if lowered.endswith(".ssb") else ".mdb"}
         )
-    inspection = bacpac.verify(source)
+    inspection = bacpac.verify(source, progress=_checking(report, 10, 90))
     source.seek(0)
+    if report is not None:
+        report(90, _("Back-up opslaan"))
     stored = storage.store(source, name=storage.final_name(account.pk))
     return Backup.objects.create(
         account=account,
@@ -305,6 +325,7 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
                 source=source,
                 file_name=job.params["file_name"],
                 kept=bool(job.params.get("kept", True)),
+                report=report,
             )
     finally:
         staged.unlink(missing_ok=True)
