@@ -481,7 +481,7 @@ def run_restore(job: Job, report: Reporter) -> Administration:
         _download_verified(backup, work)
         # Stored files were verified when they were kept, but by an older portal perhaps: check again before
         # anything is made, so a file with rows missing never becomes an administration.
-        bacpac.verify(work)
+        bacpac.verify(work, progress=_checking(report, 1, 3))
         report(3, _("Nieuwe database aanmaken"))
         # A new database, never an existing one; dropped again if anything below fails.
         administration = administration_create(
