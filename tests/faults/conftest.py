@@ -275,6 +275,8 @@ class Latch:
         self.watch = psycopg.connect(url, autocommit=True)
         self.holder, self.spare = psycopg.connect(url), psycopg.connect(url)
         self.row = self._lock(self.holder)
+        self.closing = threading.Event()
+        self.releasers: list[threading.Thread] = []
 
     def _lock(self, conn: psycopg.Connection[Any]) -> JobRow:
         query = f'SELECT status, progress, phase FROM "{Job._meta.db_table}" WHERE id = %s FOR UPDATE'  # noqa: S608
@@ -315,18 +317,26 @@ class Latch:
         """Run a statement in the holding transaction: it is committed with the next step."""
         self.holder.execute(sql, params)
 
-    def release_once_waiting(self, pid: int) -> threading.Thread:
-        """Let go of the row from another thread as soon as backend `pid` (the test's own) waits for it too."""
+    def release_once_waiting(self, pid: int) -> None:
+        """Let go of the row (from another thread) as soon as backend `pid`, the test's own, waits for it too: the
+        test's next statement on the job's row then goes through right behind the worker's pending report."""
 
         def release() -> None:
-            wait_for(lambda: self._waits(pid), timeout=60, what=f"backend {pid} to wait for the job's row", every=0.01)
-            self.holder.rollback()
+            deadline = time.monotonic() + 60
+            while not self.closing.is_set() and time.monotonic() < deadline:
+                if self._waits(pid):
+                    self.holder.rollback()
+                    return
+                self.closing.wait(0.01)
 
         thread = threading.Thread(target=release, daemon=True)
         thread.start()
-        return thread
+        self.releasers.append(thread)
 
     def close(self) -> None:
+        self.closing.set()
+        for thread in self.releasers:
+            thread.join(timeout=10)
         for conn in (self.holder, self.spare, self.watch):
             with contextlib.suppress(psycopg.Error):
                 conn.rollback()

@@ -10,7 +10,7 @@ from backups.jobs import job_send
 from backups.models import Backup, Job
 from backups.services import backup_create
 from backups.tasks import reap_jobs
-from tests.faults.conftest import NOTHING_LEFT, claims, leftovers, make_customer, wait_for, worker_pid
+from tests.faults.conftest import NOTHING_LEFT, claims, leftovers, make_customer, own_backend_pid, wait_for, worker_pid
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -104,6 +104,13 @@ def test_the_broker_restarting_while_a_job_runs(workers, own_redis, large_sqlite
     with workers.hold(job) as latch:  # the worker waits at its next report while the broker restarts
         latch.step_until(lambda row: row.progress >= 5)
         own_redis.restart()
+        # A reaper round while the job runs and the broker has lost everything, looking at once for jobs that are
+        # not on it: the running job is the worker's and stays so. (Were the reaper to touch its row, the latch
+        # lets go rather than wait for ever.)
+        settings.JOB_QUEUED_STALE_SECONDS = 0
+        settings.JOB_STALE_SECONDS = 60  # the held worker cannot beat; this round is about the queue
+        latch.release_once_waiting(own_backend_pid())
+        assert reap_jobs() == []
 
     [done] = reaping_until_finished([job], timeout=90)
     assert done.status == Job.Status.SUCCEEDED, done.log
@@ -114,6 +121,10 @@ def test_the_broker_restarting_while_a_job_runs(workers, own_redis, large_sqlite
     [after] = all_finished([backup_create(administration=small, user=customer.user)], timeout=60)
     assert after.status == Job.Status.SUCCEEDED, after.log
     assert leftovers(settings) == NOTHING_LEFT
+    # Whatever waited on the broker before it (the cluster has one worker) has been taken by now: the large job
+    # still ran exactly once.
+    job.refresh_from_db()
+    assert claims(job) == 1 and job.attempts == 1, job.log
 
 
 def test_two_clusters_run_every_job_once_and_losing_one_mid_job_loses_nothing(
