@@ -155,8 +155,8 @@ class DatabaseEngine(models.TextChoices):
 
 
 class LoginMethod(models.TextChoices):
-    WINDOWS = "windows", _("Windows-verificatie")
-    SQL = "sql", _("SQL-verificatie")
+    WINDOWS = "windows", _("Windows-authenticatie")
+    SQL = "sql", _("SQL-authenticatie")
 
 
 class DatabaseServer(models.Model):

@@ -13,6 +13,7 @@ from aftercare import services
 from aftercare.forms import MailboxForm
 from aftercare.models import AftercareItem
 from portal import audit
+from portal.http import FORM_REFUSED
 from portal.models import AuditEvent
 
 
@@ -86,6 +87,6 @@ def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     if request.htmx or extra:  # type: ignore[attr-defined]
         # The key is shown once, in this answer only; a plain form post shows it on the page it renders.
         template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
-        status = 400 if "error" in extra or "mailbox_error" in extra else 200
+        status = FORM_REFUSED if "error" in extra or "mailbox_error" in extra else 200
         return render(request, template, panel_context(administration, **extra), status=status)
     return redirect("aftercare:panel", pk=administration.pk)

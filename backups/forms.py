@@ -136,3 +136,20 @@ class RestoreForm(forms.Form):
             return data
         self.target = target
         return data
+
+
+class RetryForm(forms.Form):
+    """Opnieuw proberen: everything as before, only the SQL password again (it is never kept after a job)."""
+
+    password = forms.CharField(
+        label=_("Wachtwoord"), required=False, widget=forms.PasswordInput(render_value=False), strip=False
+    )
+
+    def __init__(self, *args: Any, needs_password: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.needs_password = needs_password
+        if not needs_password:
+            del self.fields["password"]
+        else:
+            self.fields["password"].required = True
+            self.fields["password"].error_messages["required"] = _("Vul het wachtwoord van de SQL-gebruiker in.")

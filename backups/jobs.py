@@ -17,16 +17,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from backups.models import Job
+from portal.texts import parts_of
 
 logger = logging.getLogger(__name__)
 
 # How often a running job writes its progress and heartbeat at most; the reaper allows many times this.
 REPORT_INTERVAL_SECONDS = 1.0
-GENERIC_FAILURE = "Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde."
+GENERIC_FAILURE = gettext_noop("Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde.")
 
 
 def job_enqueue(job: Job) -> None:
@@ -64,21 +65,27 @@ class Reporter:
 
     def __call__(self, percent: int, phase: str) -> None:
         percent = max(self.job.progress, min(int(percent), 99))
-        phase = phase[:200]
+        msgid, params = parts_of(phase)
+        msgid = msgid[:200]
         now = time.monotonic()
-        step = phase != self.job.phase
+        step = (msgid, params) != (self.job.phase, self.job.phase_params)
         due = step or now - self._last_write >= REPORT_INTERVAL_SECONDS
-        self.job.progress, self.job.phase = percent, phase
+        self.job.progress, self.job.phase, self.job.phase_params = percent, msgid, params
         if due:
             self._last_write = now
-            fields: dict[str, Any] = {"progress": percent, "phase": phase, "heartbeat_at": timezone.now()}
+            fields: dict[str, Any] = {
+                "progress": percent,
+                "phase": msgid,
+                "phase_params": params,
+                "heartbeat_at": timezone.now(),
+            }
             if step:
                 # Each new phase is a step in the support log, so a finished job shows what it did.
                 self.job.log += f"{timezone.localtime():%H:%M:%S} {percent}% {phase}\n"
                 fields["log"] = self.job.log
             Job.objects.filter(pk=self.job.pk).update(**fields)
             if self.echo:
-                self.echo(percent, phase)
+                self.echo(percent, str(phase))
 
     def log(self, text: str) -> None:
         self.job.log += text.rstrip() + "\n"
@@ -87,13 +94,15 @@ class Reporter:
 
 def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
     now = timezone.now()
-    final = phase or _("Klaar")
+    final = phase or gettext_noop("Klaar")
+    msgid, params = parts_of(final)
     job.log += f"{timezone.localtime(now):%H:%M:%S} 100% {final}\n"
     values = {
         "log": job.log,
         "status": Job.Status.SUCCEEDED,
         "progress": 100,
-        "phase": final,
+        "phase": msgid,
+        "phase_params": params,
         "finished_at": now,
         "heartbeat_at": now,
         "secret": None,
@@ -107,15 +116,18 @@ def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
 def job_fail(job: Job, *, user_message: str, log: str = "") -> None:
     now = timezone.now()
     job.log = (job.log + log.rstrip() + "\n") if log else job.log
+    msgid, params = parts_of(user_message)
+    job.message_params = params
     Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=Job.Status.FAILED,
-        user_message=user_message,
+        user_message=msgid,
+        message_params=params,
         log=job.log,
         finished_at=now,
         heartbeat_at=now,
         secret=None,
     )
-    job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, user_message, now, None
+    job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, msgid, now, None
 
 
 def job_run(
@@ -125,17 +137,23 @@ def job_run(
     one) and the full traceback in the support log. Passwords are never in either: handlers keep them out of
     exception texts, and the secret is wiped whatever happens."""
     try:
-        handler(job, Reporter(job, echo))
+        # Texts are stored in the source language (Dutch) and translated when shown: a job run in-process for an
+        # English request must not store English.
+        with translation.override(settings.LANGUAGE_CODE):
+            handler(job, Reporter(job, echo))
     except Exception as error:
         user_message = getattr(error, "user_message", None)
         if user_message:
             # An expected failure (unreachable server, refused file, …): the support log gets what happened in
             # one line, the customer the message; a traceback would only hide it.
             logger.warning("job %s (%s) failed: %s", job.pk, job.kind, error)
-            job_fail(job, user_message=str(user_message), log=f"Mislukt: {error}")
+            # Stored as its Dutch source text (and parameters), put into words when shown.
+            with translation.override(settings.LANGUAGE_CODE):
+                job_fail(job, user_message=user_message, log=f"Mislukt: {error}")
             return
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        job_fail(job, user_message=GENERIC_FAILURE, log=traceback.format_exc())
+        with translation.override(settings.LANGUAGE_CODE):
+            job_fail(job, user_message=GENERIC_FAILURE, log=traceback.format_exc())
         return
     if job.status == Job.Status.RUNNING:
         job_succeed(job)
@@ -147,7 +165,7 @@ def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list
     for job in jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
         changed = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
             status=Job.Status.FAILED,
-            user_message=_("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
+            user_message=gettext_noop("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
             log=Concat(F("log"), Value("cancelled by support\n")),
             finished_at=timezone.now(),
             secret=None,
@@ -174,7 +192,9 @@ def jobs_reap(cleanup: Callable[[Job], None] | None = None) -> list[int]:
                 logger.exception("clean-up of stale job %s failed", job.pk)
         changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
             status=Job.Status.FAILED,
-            user_message=_("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."),
+            user_message=gettext_noop(
+                "De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."
+            ),
             log=Concat(F("log"), Value(f"reaped: no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S}\n")),
             finished_at=timezone.now(),
             secret=None,

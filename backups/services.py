@@ -432,7 +432,34 @@ def run_restore(job: Job, report: Reporter) -> Administration:
     if backup is None:
         raise EngineError(_("De back-up bestaat niet meer."), "restore job without backup")
     target = job_target(job)
+    try:
+        administration = _restore_into_new(job, backup, target, report)
+    except Exception:
+        # The audit trail says what happened: a failed restore is never written down as restored.
+        audit.record(
+            None,
+            AuditEvent.Action.RESTORE_FAILED,
+            actor=job.requested_by,
+            administration=backup.administration,
+            account=job.account,
+            administration_name=backup.administration_name,
+            target=f"back-up {backup.pk} → {job.params['name']}",
+        )
+        raise
+    audit.record(
+        None,
+        AuditEvent.Action.BACKUP_RESTORED,
+        actor=job.requested_by,
+        administration=backup.administration,
+        account=job.account,
+        administration_name=backup.administration_name,
+        target=f"back-up {backup.pk} → {administration.name}",
+    )
+    job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
+    return administration
 
+
+def _restore_into_new(job: Job, backup: Backup, target: Target, report: Reporter) -> Administration:
     def load(location: DatabaseLocation) -> None:
         if _engine_for(location.engine) == "sqlpackage":
             _sqlpackage().import_(
@@ -462,7 +489,6 @@ def run_restore(job: Job, report: Reporter) -> Administration:
                 sender=Administration, administration=made, backup=backup
             ),
         )
-    job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
     return administration
 
 

@@ -38,3 +38,17 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("change", function (event) {
   if (event.target.matches && event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
 });
+// R10: a finished local back-up goes to the browser by itself, once. The server marks the link only until the file
+// was downloaded; the attribute is removed before following it, so a second swap or event cannot repeat it.
+function followAutoDownload(root) {
+  var links = [];
+  if (root.matches && root.matches("a[data-auto-download]")) links.push(root);
+  if (root.querySelectorAll) links = links.concat(Array.prototype.slice.call(root.querySelectorAll("a[data-auto-download]")));
+  links.forEach(function (link) {
+    link.removeAttribute("data-auto-download");
+    window.location.assign(link.href);
+  });
+}
+document.addEventListener("htmx:load", function (event) {
+  followAutoDownload(event.detail && event.detail.elt ? event.detail.elt : document);
+});

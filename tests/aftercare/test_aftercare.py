@@ -205,7 +205,7 @@ def test_a_bad_mailbox_address_is_refused_with_a_message(client, cast, restored)
     client.force_login(cast.owner)
     todo = item(restored, "mailbox")
     response = client.post(reverse("aftercare:act", args=[todo.pk, "mailbox"]), {"address": "geen-adres"}, headers=HTMX)
-    assert response.status_code == 400 and "e-mailadres" in response.content.decode().lower()
+    assert response.status_code == 422 and "e-mailadres" in response.content.decode().lower()
     todo.refresh_from_db()
     assert todo.is_open
 

@@ -39,7 +39,7 @@ def test_an_unknown_e_mail_is_refused(owner, cast) -> None:
     response = owner.post(
         rights_url(cast), {"grantee_kind": "external_user", "email": "niemand@example.nl", "role": "read"}
     )
-    assert response.status_code == 400 and "geen gebruiker met dit e-mailadres" in response.content.decode()
+    assert response.status_code == 422 and "geen gebruiker met dit e-mailadres" in response.content.decode()
 
 
 def test_a_firm_is_added_from_the_list_and_a_duplicate_is_refused(owner, cast) -> None:
@@ -50,7 +50,7 @@ def test_a_firm_is_added_from_the_list_and_a_duplicate_is_refused(owner, cast) -
         owner.post(rights_url(cast), {"grantee_kind": "firm", "firm": other_firm.pk, "role": "full"}).status_code == 200
     )
     again = owner.post(rights_url(cast), {"grantee_kind": "firm", "firm": other_firm.pk, "role": "full"})
-    assert again.status_code == 400 and "heeft al een recht" in again.content.decode()
+    assert again.status_code == 422 and "heeft al een recht" in again.content.decode()
 
 
 def test_an_extra_user_is_chosen_among_the_accounts_standard_users(owner, cast) -> None:

@@ -18,6 +18,7 @@ from backups import storage
 from backups.models import Backup, Job
 from backups.services import backup_upload
 from tests.backups.helpers import SAMPLES, table_checksums
+from tests.helpers import element, main_text, text_of
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -73,17 +74,31 @@ def test_r7_a_back_up_that_is_still_being_made_polls_its_row(owner, online) -> N
     assert row.status_code == 200 and row.content.decode().lstrip().startswith("<tr")
 
 
-def test_r10_a_local_administrations_back_up_is_downloaded_when_ready(
+def test_r10_a_local_back_up_shows_klaar_with_a_link_that_downloads_once(
     owner, cast, django_capture_on_commit_callbacks
 ) -> None:
     local = administration_create(account=cast.account, name="Lokaal", target=Target(Location.LOCAL, local_path="l"))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = owner.post(reverse("backups:create", args=[local.pk]))
+    response = owner.post(reverse("backups:create", args=[local.pk]))
     job = Job.objects.get()
     assert response.url == reverse("backups:job", args=[job.pk])
+    queued = owner.get(reverse("backups:job", args=[job.pk]) + "?auto=1", headers=HTMX)
+    assert "In de wachtrij sinds" in main_text(queued) and "hx-trigger" in queued.content.decode()
+    from backups.tasks import run_job
+
+    run_job(job.pk)
     poll = owner.get(reverse("backups:job", args=[job.pk]) + "?auto=1", headers=HTMX)
-    assert poll["HX-Redirect"] == reverse("backups:download", args=[job.backup_id])
-    assert "Back-up downloaden" in poll.content.decode()
+    # The fragment itself is swapped in (no HX-Redirect, which left the page polling and downloading for ever).
+    assert "HX-Redirect" not in poll and poll.status_code == 200
+    fragment = element(poll, "section.job")
+    assert "hx-trigger" not in str(fragment)
+    assert "Klaar" in text_of(poll, "section.job")
+    link = fragment.select_one("a[data-auto-download]")
+    assert link["href"] == reverse("backups:download", args=[job.backup_id])
+    assert owner.get(link["href"]).status_code == 200
+    # Once downloaded, a reload or a late poll shows the link without handing the file over again.
+    again = owner.get(reverse("backups:job", args=[job.pk]))
+    assert not element(again).select("a[data-auto-download]")
+    assert "Opnieuw downloaden" in main_text(again)
     assert not owner.get(reverse("backups:list")).context["page"].object_list
 
 
@@ -210,7 +225,7 @@ def test_r11_an_upload_is_verified_in_a_job_and_kept(owner, django_capture_on_co
 def test_r14_an_ssb_or_mdb_is_refused_with_a_pointer_to_adding_an_existing_administration(owner, name: str) -> None:
     upload = SimpleUploadedFile(name, b"\x00\x01\x00\x00Standard Jet DB" + b"\x00" * 64)
     response = owner.post(reverse("backups:upload"), {"file": upload}, headers=HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Toevoegen → Bestaande administratie" in response.content.decode()
     assert not Job.objects.exists() and not Backup.objects.exists()
 
@@ -233,7 +248,7 @@ def test_r5_a_file_that_is_not_a_bacpac_is_refused_in_one_sentence(
 def test_an_upload_over_the_size_limit_is_refused(owner, settings) -> None:
     settings.BACKUP_UPLOAD_MAX_BYTES = 1000
     response = owner.post(reverse("backups:upload"), {"file": sample_upload()})
-    assert response.status_code == 400 and "groter dan" in response.content.decode()
+    assert response.status_code == 422 and "groter dan" in response.content.decode()
 
 
 def test_other_extensions_and_empty_files_are_refused(owner) -> None:
@@ -267,7 +282,7 @@ def test_r12_r15_r17_restoring_online_shows_the_cost_and_needs_confirmation(
     page = owner.get(reverse("backups:restore", args=[ready_backup.pk])).content.decode()
     assert "Dit wordt je 2e online administratie: +€3,00 per maand." in page
     refused = restore_post(owner, ready_backup, name="Pubs", location="online")
-    assert refused.status_code == 400 and "Bevestig de extra kosten" in refused.content.decode()
+    assert refused.status_code == 422 and "Bevestig de extra kosten" in refused.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = restore_post(owner, ready_backup, name="Pubs", location="online", confirm_cost="on")
     job = Job.objects.get(kind=Job.Kind.RESTORE)
@@ -294,7 +309,7 @@ def test_r17_the_first_online_administration_is_included(client, cast, django_us
 
 def test_r16_a_local_target_outside_the_root_is_refused(owner, ready_backup) -> None:
     response = restore_post(owner, ready_backup, name="Pubs", location="local", local_path="../../etc/pubs")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "binnen de map voor lokale administraties" in response.content.decode()
 
 
@@ -338,7 +353,7 @@ def test_r18_the_password_is_never_shown_again(owner, cast, ready_backup) -> Non
         login_user="sa",
         password="Geheim-Wachtwoord-1",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Geheim-Wachtwoord-1" not in response.content.decode()
 
 
@@ -378,7 +393,7 @@ def test_r9_deleting_asks_for_the_name_and_makes_an_automatic_back_up(
     page = owner.get(reverse("backups:delete_administration", args=[online.pk])).content.decode()
     assert "maken we automatisch een back-up" in page
     wrong = owner.post(reverse("backups:delete_administration", args=[online.pk]), {"naam": "iets anders"})
-    assert wrong.status_code == 400 and Administration.objects.filter(pk=online.pk).exists()
+    assert wrong.status_code == 422 and Administration.objects.filter(pk=online.pk).exists()
     with django_capture_on_commit_callbacks(execute=True):
         owner.post(reverse("backups:delete_administration", args=[online.pk]), {"naam": "Bakkerij Online"})
     assert not Administration.objects.filter(pk=online.pk).exists()

@@ -80,7 +80,7 @@ def test_an_htmx_upload_answers_with_a_client_redirect(owner, django_capture_on_
 def test_an_htmx_refusal_swaps_the_form_back_with_the_message(owner) -> None:
     bad = SimpleUploadedFile("kapot.mdb", b"%PDF-1.4 dit is een pdf" * 100)
     response = owner.post(URL, {"file": bad, "location": "online", "confirm_cost": "on"}, headers=HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.content.decode()
     assert body.startswith("<form") and "Dit is geen Access-administratiebestand" in body
     assert not Job.objects.exists() and list(mdb_staging_folder().iterdir()) == []
@@ -97,19 +97,19 @@ def test_an_htmx_refusal_swaps_the_form_back_with_the_message(owner) -> None:
 def test_other_kinds_of_file_are_refused_by_name(owner, name: str, message: str) -> None:
     upload = SimpleUploadedFile(name, b"x" * 100)
     response = owner.post(URL, {"file": upload, "location": "online", "confirm_cost": "on"})
-    assert response.status_code == 400 and message in response.content.decode()
+    assert response.status_code == 422 and message in response.content.decode()
     assert not Job.objects.exists()
 
 
 def test_a_file_above_the_size_limit_is_refused(owner, settings) -> None:
     settings.MDB_UPLOAD_MAX_BYTES = 1024
     response = owner.post(URL, {"file": nwind_upload(), "location": "online", "confirm_cost": "on"})
-    assert response.status_code == 400 and "groter dan de toegestane" in response.content.decode()
+    assert response.status_code == 422 and "groter dan de toegestane" in response.content.decode()
 
 
 def test_r17_without_confirming_the_cost_nothing_starts(owner) -> None:
     response = owner.post(URL, {"file": nwind_upload(), "location": "online"})
-    assert response.status_code == 400 and "Bevestig de extra kosten" in response.content.decode()
+    assert response.status_code == 422 and "Bevestig de extra kosten" in response.content.decode()
     assert not Job.objects.exists()
 
 
@@ -117,7 +117,7 @@ def test_an_existing_name_is_refused(owner) -> None:
     response = owner.post(
         URL, {"file": nwind_upload(), "name": "Bakkerij Test", "location": "online", "confirm_cost": "on"}
     )
-    assert response.status_code == 400 and "Er bestaat al een administratie" in response.content.decode()
+    assert response.status_code == 422 and "Er bestaat al een administratie" in response.content.decode()
 
 
 def test_the_wrong_method_is_refused(owner) -> None:
@@ -132,5 +132,5 @@ def test_anonymous_users_are_sent_to_log_in(client) -> None:
 def test_r14_the_backup_upload_refusal_links_to_this_screen(owner) -> None:
     upload = SimpleUploadedFile("oud.ssb", b"SnelStart 11" * 10)
     response = owner.post(reverse("backups:upload"), {"file": upload}, headers=HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert f'<a href="{URL}">Bestaande administratie toevoegen</a>' in response.content.decode()
