@@ -34,10 +34,7 @@ document.addEventListener("htmx:load", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-restore]").forEach(showTargetFields);
 });
-// The language switch sends its form as soon as a language is picked (without JavaScript: the Kies button).
-document.addEventListener("change", function (event) {
-  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
-});
+// The language switch waits for its Kies button, so keyboard users can move through the choices.
 // R10: a finished local back-up goes to the browser by itself, once. The server marks the link only until the file
 // was downloaded; the attribute is removed before following it, so a second swap or event cannot repeat it.
 function followAutoDownload(root) {
