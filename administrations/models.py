@@ -369,6 +369,7 @@ class BankConnection(models.Model):
         ACTIVE = "active", _("Actief")
         RELINK_NEEDED = "relink_needed", _("Opnieuw koppelen")
         REQUEST_NEEDED = "request_needed", _("Opnieuw aanvragen bij de bank")
+        REQUESTED = "requested", _("Aangevraagd")
         INACTIVE = "inactive", _("Niet actief")
 
     administration = models.ForeignKey(

@@ -542,7 +542,11 @@ def run_delete(job: Job, report: Reporter) -> None:
             location = administration.database_location()
             report(99, _("Administratie verwijderen"))
             database_drop(location)
-        administration.delete()
+        from aftercare.services import bank_links_hand_back
+
+        with transaction.atomic():
+            bank_links_hand_back(administration)
+            administration.delete()
     except BaseException:
         Administration.objects.filter(pk=administration.pk).update(status=Administration.Status.ACTIVE)
         raise

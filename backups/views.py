@@ -495,10 +495,12 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("naam") != administration.name:
             messages.error(request, _("Typ de naam van de administratie precies over om te bevestigen."))
+            from aftercare.services import bank_links_taken_over
+
             return render(
                 request,
                 "administrations/administration_confirm_delete.html",
-                {"administration": administration},
+                {"administration": administration, "bank_links": bank_links_taken_over(administration)},
                 status=FORM_REFUSED,
             )
         try:
@@ -515,4 +517,7 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             target=administration.name,
         )
         return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
-    return render(request, "administrations/administration_confirm_delete.html", {"administration": administration})
+    from aftercare.services import bank_links_taken_over
+
+    context = {"administration": administration, "bank_links": bank_links_taken_over(administration)}
+    return render(request, "administrations/administration_confirm_delete.html", context)

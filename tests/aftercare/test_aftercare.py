@@ -119,7 +119,9 @@ def test_r22_ing_triodos_and_rabobank_must_be_requested_at_the_bank(cast, bank: 
     assert todo.bank_connection.status == BankConnection.Status.REQUEST_NEEDED
     bank_requested(item=todo, user=cast.owner)
     todo.bank_connection.refresh_from_db()
-    assert todo.bank_connection.status == BankConnection.Status.ACTIVE
+    # Requested by the user is not active: the bank has not done anything yet.
+    assert todo.bank_connection.status == BankConnection.Status.REQUESTED
+    assert todo.bank_connection.get_status_display() == "Aangevraagd"
 
 
 def test_r6_r22_snelstart_bankieren_asks_to_contact_support_and_links_nothing(cast, restored) -> None:
