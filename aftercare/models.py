@@ -105,7 +105,7 @@ class AftercareItem(models.Model):
             params["bank"] = Bank(params["bank"]).label if params["bank"] in Bank.values else params["bank"]
         if "iban" in params:
             params["iban"] = iban_grouped(params["iban"])
-        return str(HEADINGS[self.kind]) % params
+        return str(HEADINGS[AftercareItem.Kind(self.kind)]) % params
 
 
 def iban_grouped(value: str) -> str:

@@ -306,7 +306,9 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
         account=job.account,
         target=job.params["file_name"],
     )
-    job_succeed(job, phase=_("Back-up gecontroleerd en bewaard"), backup=backup)
+    # Only a back-up for the overview is kept; a file uploaded for one restore is not (R19).
+    phase = _("Back-up gecontroleerd en bewaard") if backup.kept else _("Bestand gecontroleerd")
+    job_succeed(job, phase=phase, backup=backup)
     return backup
 
 

@@ -447,7 +447,9 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     target = job_target(failed, with_password=False)
     if target.location == Location.ONLINE:
         target = replace(target, database_name="")  # a fresh online database, not the one the failure dropped
-    form = RetryForm(request.POST or None, needs_password=target.login_method == LoginMethod.SQL)
+    form = RetryForm(
+        request.POST if request.method == "POST" else None, needs_password=target.login_method == LoginMethod.SQL
+    )
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
