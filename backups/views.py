@@ -250,6 +250,14 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         target=f"back-up {job.backup_id}",
     )
     if administration.location == Location.ONLINE:
+        if job.account_id != administration.account_id:
+            # A firm's back-up of a client: back to Klanten, where the firm started.
+            messages.info(
+                request,
+                _("De back-up van %(name)s wordt gemaakt. Hij komt in het overzicht van je kantoor.")
+                % {"name": administration.name},
+            )
+            return htmx_redirect(request, reverse("administrations:firm_dashboard"))
         messages.info(request, _("De back-up wordt gemaakt. Hij staat hieronder zodra hij klaar is."))
         return htmx_redirect(request, reverse("backups:list"))
     return htmx_redirect(request, reverse("backups:job", args=[job.pk]))

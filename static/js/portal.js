@@ -49,3 +49,13 @@ function followAutoDownload(root) {
 document.addEventListener("htmx:load", function (event) {
   followAutoDownload(event.detail && event.detail.elt ? event.detail.elt : document);
 });
+// A shown-once API key gets a copy button; it says when the key is on the clipboard.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-copy]");
+  if (!button) return;
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    button.textContent = button.getAttribute("data-copied") || button.textContent;
+  });
+});

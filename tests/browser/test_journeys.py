@@ -202,3 +202,30 @@ def test_every_main_page_fits_the_screen_without_sideways_scrolling(
     page.locator("main h1").first.wait_for()
     shoot(page, "klanten")
     assert fits(page)
+
+
+def test_in_english_the_local_back_up_and_its_job_page_speak_english_and_logging_out_says_so(
+    page: Any, live_server: Any, cast, settings
+) -> None:
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    local = administration_create(
+        account=cast.account, name="Bakkerij Lokaal", target=Target(Location.LOCAL, local_path="bakkerij")
+    )
+    log_in(page, live_server, "owner")
+    # The language switch is passed with the keyboard: choosing a value changes nothing until "Kies" is pressed.
+    page.get_by_label("Taal").select_option("en")
+    assert page.get_by_role("heading", name="Administraties").is_visible()
+    page.get_by_role("button", name="Kies").press("Enter")
+    page.get_by_role("heading", name="Administrations").wait_for()
+    page.locator(f"#administration-{local.pk}").get_by_role("button", name="Create back-up").click()
+    page.wait_for_url(f"{live_server.url}/back-ups/taken/**")
+    with page.expect_download() as download:
+        run_job(Job.objects.get(kind=Job.Kind.EXPORT).pk)
+        page.locator("section.job").get_by_text("Ready").wait_for()
+    assert download.value.suggested_filename.endswith(".bacpac")
+    text = page.locator("main").inner_text()
+    assert "Back-up is ready" in text or "Ready" in text
+    assert "Klaar" not in text and "gedownload" not in text
+    shoot(page, "job-done-english")
+    page.get_by_role("button", name="Log out").click()
+    page.locator("main .messages").get_by_text("You have been logged out.").wait_for()
