@@ -47,6 +47,7 @@ def test_the_suggested_name_is_free_on_the_second_restore_of_the_day(owner, cast
 def test_the_local_folder_is_explained_with_an_example(owner, ready_backup) -> None:
     text = main_text(owner.get(reverse("backups:restore", args=[ready_backup.pk])))
     assert "hoofdmap voor lokale administraties" in text and "bijvoorbeeld 2024/bakkerij" in text
+    assert "{#" not in text and "R15" not in text  # no template comment shown to the user
 
 
 def test_a_typed_windows_path_gets_an_explanation_and_backslashes_are_accepted(owner, ready_backup) -> None:
