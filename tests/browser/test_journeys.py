@@ -1,9 +1,11 @@
 """Journeys as a person walks them, with DEBUG on (as `make demo` serves the portal) and off, at laptop and phone
 width: the local back-up that finishes and downloads once, a refused upload that stays on its styled page, and
-every main page fitting a 390 px screen. Screenshots of each screen go to test-output/screens/."""
+every main page fitting a 390 px screen. With SCREENSHOTS=1, screenshots of each screen go to
+test-output/screens/."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,9 @@ def mode(request: pytest.FixtureRequest, settings: Any, page: Any) -> str:
 
 
 def shoot(page: Any, name: str) -> None:
+    """A full-page screenshot to look at, when asked for (SCREENSHOTS=1): they cost time on every run."""
+    if not os.environ.get("SCREENSHOTS"):
+        return
     SCREENS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"]
     page.screenshot(path=str(SCREENS / f"{name}-{width}.png"), full_page=True)
