@@ -294,6 +294,21 @@ def _server_engine(location: DatabaseLocation) -> sa.Engine:
     return sa.create_engine(location.url(maintenance), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
 
 
+# What the drivers say when the server answered but refused the login (PostgreSQL, SQL Server via ODBC).
+_LOGIN_REFUSED = ("authentication failed", "login failed", "no password supplied", "password", 'role "')
+
+
+def connection_failure_message(driver_text: str) -> str:
+    """Tell an unreachable server apart from a refused login: the user fixes them in different places."""
+    text = driver_text.lower()
+    if any(marker in text for marker in _LOGIN_REFUSED):
+        return _(
+            "De databaseserver weigert de aanmelding. Controleer de gebruikersnaam en het wachtwoord, of de "
+            "Windows-gebruiker van de server."
+        )
+    return _("De databaseserver is niet bereikbaar. Controleer of de server aan staat en of de naam en poort kloppen.")
+
+
 @contextlib.contextmanager
 def _maintenance_connection(location: DatabaseLocation) -> Iterator[sa.Connection]:
     """An autocommit connection to the server's maintenance database; an unreachable server or a refused login
@@ -303,9 +318,10 @@ def _maintenance_connection(location: DatabaseLocation) -> Iterator[sa.Connectio
         with engine.connect() as conn:
             yield conn
     except sa.exc.OperationalError as error:
+        first_line = str(error.orig).splitlines()[0] if error.orig else ""
         raise DatabaseError(
-            _("De databaseserver is niet bereikbaar of weigert de aanmelding."),
-            f"{type(error).__name__} on {location.describe()}: {str(error.orig).splitlines()[0] if error.orig else ''}",
+            connection_failure_message(str(error.orig or error)),
+            f"{type(error).__name__} on {location.describe()}: {first_line}",
         ) from None
     finally:
         engine.dispose()

@@ -26,10 +26,12 @@ from typing import IO, TYPE_CHECKING, Any
 import sqlalchemy as sa
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from administrations.databases import DatabaseLocation
 from administrations.models import Account, Administration, DatabaseEngine, Location
 from administrations.services import Target, administration_create
+from portal.texts import StoredText
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -379,7 +381,7 @@ def mdb_import(path: Path, location: DatabaseLocation, progress: Progress) -> Im
         with engine.begin() as conn:
             for number, (table, sa_table) in enumerate(zip(info.tables, sa_tables, strict=True)):
                 percent = 5 + number * 90 // len(info.tables)
-                phase = _("Tabel %(table)s overnemen") % {"table": table.name}
+                phase = StoredText(gettext_noop("Tabel %(table)s overnemen"), table=table.name)
                 progress(percent, phase)
                 # Positional binds by column key: names with spaces or non-ASCII letters need no escaping here.
                 keys = [c.key for c in sa_table.columns]

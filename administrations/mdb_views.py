@@ -32,6 +32,7 @@ from backups.uploads import (
     upload_refusal,
 )
 from backups.views import htmx_redirect, stage_upload
+from portal.http import FORM_REFUSED
 
 
 class MdbImportForm(RestoreForm):
@@ -135,4 +136,4 @@ def mdb_import_view(request: HttpRequest) -> HttpResponse:
         "next_online_number": account.online_administration_count() + 1,
     }
     template = "administrations/mdb_form_fields.html" if request.htmx else "administrations/mdb_form.html"  # type: ignore[attr-defined]
-    return render(request, template, context, status=400 if form.errors else 200)
+    return render(request, template, context, status=FORM_REFUSED if form.errors else 200)

@@ -156,8 +156,8 @@ class DatabaseEngine(models.TextChoices):
 
 
 class LoginMethod(models.TextChoices):
-    WINDOWS = "windows", _("Windows-verificatie")
-    SQL = "sql", _("SQL-verificatie")
+    WINDOWS = "windows", _("Windows-authenticatie")
+    SQL = "sql", _("SQL-authenticatie")
 
 
 class DatabaseServer(models.Model):
@@ -387,6 +387,7 @@ class BankConnection(models.Model):
         ACTIVE = "active", _("Actief")
         RELINK_NEEDED = "relink_needed", _("Opnieuw koppelen")
         REQUEST_NEEDED = "request_needed", _("Opnieuw aanvragen bij de bank")
+        REQUESTED = "requested", _("Aangevraagd")
         INACTIVE = "inactive", _("Niet actief")
 
     administration = models.ForeignKey(

@@ -16,6 +16,7 @@ from administrations.services import firm_revoke_backup_applies, right_remove
 from backups.models import Backup
 from backups.services import BackupRefused
 from portal import audit
+from portal.http import FORM_REFUSED
 from portal.models import AuditEvent
 
 
@@ -96,7 +97,7 @@ def right_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = RightForm(request.POST or None, administration=administration)
     if request.method == "POST":
         if not form.is_valid():
-            return _rights_page(request, administration, form, status=400)
+            return _rights_page(request, administration, form, status=FORM_REFUSED)
         grantee = form.cleaned_data["grantee"]
         right = Right.objects.create(
             administration=administration,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from administrations.models import (
@@ -65,8 +66,13 @@ def aftercare_draft(*, administration: Administration, backup: Backup | None) ->
     )
     items: list[AftercareItem] = []
 
-    def add(kind: str, title: str, **links: Any) -> None:
-        items.append(AftercareItem(administration=administration, kind=kind, title=title, position=len(items), **links))
+    def add(kind: str, params: dict[str, str], **links: Any) -> None:
+        item = AftercareItem(
+            administration=administration, kind=kind, title_params=params, position=len(items), **links
+        )
+        with translation.override(settings.LANGUAGE_CODE):
+            item.title = item.heading[:300]  # Dutch, for support's search and the audit trail
+        items.append(item)
 
     User = get_user_model()
     # A snapshot says exactly who had rights (possibly nobody); without one, ask the account.
@@ -102,8 +108,7 @@ def aftercare_draft(*, administration: Administration, backup: Backup | None) ->
             grantee = user.get_full_name() or user.username
         add(
             AftercareItem.Kind.RIGHT,
-            _("Rechten nalopen: %(grantee)s (%(kind)s)")
-            % {"grantee": grantee, "kind": right.get_grantee_kind_display()},
+            {"grantee": str(grantee), "kind": right.grantee_kind},
             right=right,
         )
 
@@ -113,17 +118,16 @@ def aftercare_draft(*, administration: Administration, backup: Backup | None) ->
         )
         add(
             AftercareItem.Kind.API_CONNECTION,
-            _("Nieuwe API-sleutel voor %(partner)s") % {"partner": data["partner"]},
+            {"partner": data["partner"]},
             api_connection=api_connection,
         )
 
     for data in snapshot.get("bank_connections", []):
         bank, iban = data["bank"], data["iban"]
-        label = Bank(bank).label
         if bank == Bank.SNELSTART_BANKIEREN:
             add(
                 AftercareItem.Kind.BANK_SUPPORT,
-                _("SnelStart Bankieren %(iban)s: neem contact op met de klantenservice") % {"iban": iban},
+                {"iban": iban},
             )
             continue
         status = BankConnection.Status.RELINK_NEEDED if bank in RELINK_BANKS else BankConnection.Status.REQUEST_NEEDED
@@ -131,14 +135,14 @@ def aftercare_draft(*, administration: Administration, backup: Backup | None) ->
         if bank in RELINK_BANKS:
             add(
                 AftercareItem.Kind.BANK_RELINK,
-                _("%(bank)s %(iban)s opnieuw koppelen") % {"bank": label, "iban": iban},
+                {"bank": bank, "iban": iban},
                 bank_connection=connection,
                 source_bank_connection=BankConnection.objects.filter(pk=data.get("id")).first(),
             )
         else:
             add(
                 AftercareItem.Kind.BANK_REQUEST,
-                _("%(bank)s %(iban)s opnieuw aanvragen via de website van de bank") % {"bank": label, "iban": iban},
+                {"bank": bank, "iban": iban},
                 bank_connection=connection,
             )
 
@@ -148,7 +152,7 @@ def aftercare_draft(*, administration: Administration, backup: Backup | None) ->
             administration=administration,
             defaults={"address": mailbox["address"], "status": Mailbox.Status.SETUP_NEEDED},
         )
-        add(AftercareItem.Kind.MAILBOX, _("Mailbox %(address)s opnieuw instellen") % {"address": mailbox["address"]})
+        add(AftercareItem.Kind.MAILBOX, {"address": mailbox["address"]})
 
     return AftercareItem.objects.bulk_create(items)
 
@@ -226,7 +230,8 @@ def bank_requested(*, item: AftercareItem, user: User) -> None:
     _require_open(item, AftercareItem.Kind.BANK_REQUEST)
     with transaction.atomic():
         if item.bank_connection is not None:
-            BankConnection.objects.filter(pk=item.bank_connection.pk).update(status=BankConnection.Status.ACTIVE)
+            # Requested, not active: the bank has not done anything yet (it confirms to support, who mark it active).
+            BankConnection.objects.filter(pk=item.bank_connection.pk).update(status=BankConnection.Status.REQUESTED)
         _resolve(item, user)
 
 
@@ -250,3 +255,40 @@ def item_dismiss(*, item: AftercareItem, user: User) -> None:
     if not item.is_open:
         raise AftercareError(_("Deze taak is al afgehandeld."))
     _resolve(item, user, AftercareItem.Status.DISMISSED)
+
+
+def bank_links_taken_over(administration: Administration) -> list[AftercareItem]:
+    """The ABN AMRO and Knab links this (restored) administration took over from its source with Koppel opnieuw."""
+    return list(
+        AftercareItem.objects.filter(
+            administration=administration,
+            kind=AftercareItem.Kind.BANK_RELINK,
+            status=AftercareItem.Status.DONE,
+            source_bank_connection__isnull=False,
+        ).select_related("source_bank_connection__administration", "bank_connection")
+    )
+
+
+def bank_links_hand_back(administration: Administration) -> list[BankConnection]:
+    """Deleting an administration that took over a bank link gives the link back to the administration it came
+    from (when that one still exists and no other administration took the IBAN since), so the bank's
+    transactions keep arriving somewhere."""
+    handed_back = []
+    for item in bank_links_taken_over(administration):
+        source = item.source_bank_connection
+        if source is None or source.status != BankConnection.Status.INACTIVE:
+            continue
+        taken_since = (
+            BankConnection.objects.filter(
+                administration__account=source.administration.account,
+                iban=source.iban,
+                status=BankConnection.Status.ACTIVE,
+            )
+            .exclude(administration=administration)
+            .exists()
+        )
+        if taken_since:
+            continue
+        BankConnection.objects.filter(pk=source.pk).update(status=BankConnection.Status.ACTIVE)
+        handed_back.append(source)
+    return handed_back

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,6 +16,7 @@ from aftercare import services
 from aftercare.forms import MailboxForm
 from aftercare.models import AftercareItem
 from portal import audit
+from portal.http import FORM_REFUSED
 from portal.models import AuditEvent
 
 
@@ -87,9 +89,33 @@ def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         event = AUDITED.get(action)
         if event and "mailbox_error" not in extra:
             audit.record(request, event, administration=administration, target=target)
-    if request.htmx or extra:  # type: ignore[attr-defined]
-        # The key is shown once, in this answer only; a plain form post shows it on the page it renders.
-        template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
-        status = 400 if "error" in extra or "mailbox_error" in extra else 200
-        return render(request, template, panel_context(administration, **extra), status=status)
+    status = FORM_REFUSED if "error" in extra or "mailbox_error" in extra else 200
+    if request.htmx:  # type: ignore[attr-defined]
+        # The key is shown once, in this answer only. On the administration's page the Rechten and Koppelingen
+        # cards change with the action: they come along as out-of-band swaps, so the page never contradicts itself.
+        html = render_to_string("aftercare/partials/_panel.html", panel_context(administration, **extra), request)
+        if request.htmx.current_url_abs_path == reverse("administrations:detail", args=[administration.pk]):  # type: ignore[attr-defined]
+            html += render_to_string(
+                "administrations/partials/_rights_card.html",
+                {
+                    "administration": administration,
+                    "rights": administration.rights.select_related("user", "firm"),
+                    "oob": True,
+                },
+                request,
+            )
+            html += render_to_string(
+                "administrations/partials/_connections_card.html",
+                {
+                    "administration": Administration.objects.select_related("mailbox").get(pk=administration.pk),
+                    "bank_connections": administration.bank_connections.all(),
+                    "api_connections": administration.api_connections.all(),
+                    "oob": True,
+                },
+                request,
+            )
+        return HttpResponse(html, status=status)
+    if extra:
+        # A plain form post shows the key (or the refusal) on the page it renders.
+        return render(request, "aftercare/aftercare_list.html", panel_context(administration, **extra), status=status)
     return redirect("aftercare:panel", pk=administration.pk)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -62,7 +63,10 @@ class RestoreForm(forms.Form):
     local_path = forms.CharField(
         label=_("Locatie van het administratiebestand"),
         required=False,
-        help_text=_("Een map en bestandsnaam binnen de map voor lokale administraties, bijvoorbeeld 2024/bakkerij."),
+        help_text=_(
+            "Lokale administraties staan samen in één hoofdmap voor lokale administraties. Geef de map en de naam "
+            "daarbinnen, bijvoorbeeld 2024/bakkerij; mappen die nog niet bestaan worden gemaakt."
+        ),
     )
     server = forms.ModelChoiceField(label=_("SQL-server"), queryset=DatabaseServer.objects.none(), required=False)
     database_name = forms.CharField(label=_("Naam van de nieuwe database"), required=False, max_length=63)
@@ -87,12 +91,25 @@ class RestoreForm(forms.Form):
         assert isinstance(server_field, forms.ModelChoiceField)
         server_field.queryset = account.servers.all()
         self.extra_cost = extra_online_cost(account)
+        server_field.label_from_instance = _server_label  # type: ignore[method-assign,assignment]
         if not self.is_bound:
-            self.initial["name"] = _("%(name)s (teruggezet %(date)s)") % {
-                "name": backup.administration_name,
-                "date": timezone.localdate().strftime("%d-%m-%Y"),
-            }
+            self.initial["name"] = free_restore_name(account, backup)
         self.target: Target | None = None
+
+    def clean_local_path(self) -> str:
+        """Accept what people type: backslashes become slashes; a full Windows path gets an explanation."""
+        typed = (self.cleaned_data.get("local_path") or "").strip()
+        path = typed.replace("\\", "/")
+        if re.match(r"^[A-Za-z]:", path) or path.startswith("//"):
+            raise forms.ValidationError(
+                _(
+                    "Geef het pad binnen de hoofdmap voor lokale administraties, zonder stationsletter of server: "
+                    "bijvoorbeeld 2024/bakkerij in plaats van %(typed)s."
+                ),
+                params={"typed": typed},
+                code="absolute_windows_path",
+            )
+        return path.strip("/")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -136,3 +153,43 @@ class RestoreForm(forms.Form):
             return data
         self.target = target
         return data
+
+
+def _server_label(server: DatabaseServer) -> str:
+    """The server as the article speaks of it: its name and its database engine."""
+    return f"{server.name} ({server.get_engine_display()})"
+
+
+def free_restore_name(account: Account, backup: Backup) -> str:
+    """The suggested name of the new administration, free in the account (a second restore of the day gets a
+    number)."""
+    base = _("%(name)s (teruggezet %(date)s)") % {
+        "name": backup.administration_name,
+        "date": timezone.localdate().strftime("%d-%m-%Y"),
+    }
+    taken = set(
+        Administration.objects.filter(account=account, name__startswith=base[:-1]).values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base[:-1]}, {number})" in taken:
+        number += 1
+    return f"{base[:-1]}, {number})"
+
+
+class RetryForm(forms.Form):
+    """Opnieuw proberen: everything as before, only the SQL password again (it is never kept after a job)."""
+
+    password = forms.CharField(
+        label=_("Wachtwoord"), required=False, widget=forms.PasswordInput(render_value=False), strip=False
+    )
+
+    def __init__(self, *args: Any, needs_password: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.needs_password = needs_password
+        if not needs_password:
+            del self.fields["password"]
+        else:
+            self.fields["password"].required = True
+            self.fields["password"].error_messages["required"] = _("Vul het wachtwoord van de SQL-gebruiker in.")

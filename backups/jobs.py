@@ -21,16 +21,18 @@ from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backups.models import Job
+from portal.texts import parts_of
 
 logger = logging.getLogger(__name__)
 
 # How often a running job writes its progress and heartbeat at most; the reaper allows many times this.
 REPORT_INTERVAL_SECONDS = 1.0
-GENERIC_FAILURE = "Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde."
+GENERIC_FAILURE = gettext_noop("Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde.")
 
 # Sent once a job has succeeded or failed (also when reaped or cancelled), with `job`; webhooks listen to it.
 job_finished = Signal()
@@ -103,21 +105,22 @@ class Reporter:
 
     def __call__(self, percent: int, phase: str) -> None:
         percent = max(self.job.progress, min(int(percent), 99))
-        phase = phase[:200]
+        msgid, params = parts_of(phase)
+        msgid = msgid[:200]
         now = time.monotonic()
-        step = phase != self.job.phase
+        step = (msgid, params) != (self.job.phase, self.job.phase_params)
         due = step or now - self._last_write >= REPORT_INTERVAL_SECONDS
-        self.job.progress, self.job.phase = percent, phase
+        self.job.progress, self.job.phase, self.job.phase_params = percent, msgid, params
         if due:
             self._last_write = now
-            fields: dict[str, Any] = {"progress": percent, "phase": phase}
+            fields: dict[str, Any] = {"progress": percent, "phase": msgid, "phase_params": params}
             if step:
                 # Each new phase is a step in the support log, so a finished job shows what it did.
                 self.job.log += f"{timezone.localtime():%H:%M:%S} {percent}% {phase}\n"
                 fields["log"] = self.job.log
             self._beat(**fields)
             if self.echo:
-                self.echo(percent, phase)
+                self.echo(percent, str(phase))
 
     def log(self, text: str) -> None:
         self.job.log += text.rstrip() + "\n"
@@ -144,13 +147,15 @@ class JobStopped(Exception):
 
 def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
     now = timezone.now()
-    final = phase or _("Klaar")
+    final = phase or gettext_noop("Klaar")
+    msgid, params = parts_of(final)
     job.log += f"{timezone.localtime(now):%H:%M:%S} 100% {final}\n"
     values = {
         "log": job.log,
         "status": Job.Status.SUCCEEDED,
         "progress": 100,
-        "phase": final,
+        "phase": msgid,
+        "phase_params": params,
         "finished_at": now,
         "heartbeat_at": now,
         "secret": None,
@@ -166,15 +171,18 @@ def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
 def job_fail(job: Job, *, user_message: str, log: str = "") -> None:
     now = timezone.now()
     job.log = (job.log + log.rstrip() + "\n") if log else job.log
+    msgid, params = parts_of(user_message)
+    job.message_params = params
     changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=Job.Status.FAILED,
-        user_message=user_message,
+        user_message=msgid,
+        message_params=params,
         log=job.log,
         finished_at=now,
         heartbeat_at=now,
         secret=None,
     )
-    job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, user_message, now, None
+    job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, msgid, now, None
     if changed:
         _announce(job.pk)
 
@@ -186,9 +194,14 @@ def job_run(
     one) and the full traceback in the support log. Passwords are never in either: handlers keep them out of
     exception texts, and the secret is wiped whatever happens."""
     try:
-        handler(job, Reporter(job, echo))
+        # Texts are stored in the source language (Dutch) and translated when shown: a job run in-process for an
+        # English request must not store English.
+        with translation.override(settings.LANGUAGE_CODE):
+            handler(job, Reporter(job, echo))
     except Exception as error:
-        user_message = user_message_for(error)
+        # Stored as its Dutch source text (and parameters), put into words when shown.
+        with translation.override(settings.LANGUAGE_CODE):
+            user_message = user_message_for(error)
         if user_message and getattr(error, "user_message", None):
             # An expected failure (unreachable server, refused file, …): the support log gets what happened in
             # one line, the customer the message; a traceback would only hide it.
@@ -243,7 +256,7 @@ def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list
     for job in jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
         changed = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
             status=Job.Status.FAILED,
-            user_message=_("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
+            user_message=gettext_noop("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
             log=Concat(F("log"), Value("cancelled by support\n")),
             finished_at=timezone.now(),
             secret=None,
@@ -270,13 +283,15 @@ def jobs_reap(cleanup: Callable[[Job], None] | None = None) -> list[int]:
         Q(heartbeat_at__lt=stale_before()) | Q(started_at__lt=overdue), status=Job.Status.RUNNING
     ):
         if job.started_at is not None and job.started_at < overdue:
-            user_message = _(
+            user_message = gettext_noop(
                 "De verwerking duurde langer dan is toegestaan en is gestopt. Er is niets half opgeslagen; probeer "
                 "het opnieuw of neem contact op met de klantenservice."
             )
             note = f"reaped: running longer than JOB_TIMEOUT_SECONDS={settings.JOB_TIMEOUT_SECONDS}"
         else:
-            user_message = _("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw.")
+            user_message = gettext_noop(
+                "De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."
+            )
             note = f"reaped: no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S}"
         changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
             status=Job.Status.FAILED,
@@ -345,7 +360,7 @@ def jobs_requeue(cleanup: Callable[[Job], None] | None = None) -> tuple[list[int
         if job.enqueue_count >= settings.JOB_QUEUED_MAX_ENQUEUES:
             changed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
                 status=Job.Status.FAILED,
-                user_message=_(
+                user_message=gettext_noop(
                     "De taak kon niet worden gestart omdat de verwerking niet bereikbaar was. Er is niets "
                     "gewijzigd; probeer het later opnieuw."
                 ),

@@ -320,7 +320,9 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
         account=job.account,
         target=job.params["file_name"],
     )
-    job_succeed(job, phase=_("Back-up gecontroleerd en bewaard"), backup=backup)
+    # Only a back-up for the overview is kept; a file uploaded for one restore is not (R19).
+    phase = _("Back-up gecontroleerd en bewaard") if backup.kept else _("Bestand gecontroleerd")
+    job_succeed(job, phase=phase, backup=backup)
     return backup
 
 
@@ -446,7 +448,34 @@ def run_restore(job: Job, report: Reporter) -> Administration:
     if backup is None:
         raise EngineError(_("De back-up bestaat niet meer."), "restore job without backup")
     target = job_target(job)
+    try:
+        administration = _restore_into_new(job, backup, target, report)
+    except Exception:
+        # The audit trail says what happened: a failed restore is never written down as restored.
+        audit.record(
+            None,
+            AuditEvent.Action.RESTORE_FAILED,
+            actor=job.requested_by,
+            administration=backup.administration,
+            account=job.account,
+            administration_name=backup.administration_name,
+            target=f"back-up {backup.pk} → {job.params['name']}",
+        )
+        raise
+    audit.record(
+        None,
+        AuditEvent.Action.BACKUP_RESTORED,
+        actor=job.requested_by,
+        administration=backup.administration,
+        account=job.account,
+        administration_name=backup.administration_name,
+        target=f"back-up {backup.pk} → {administration.name}",
+    )
+    job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
+    return administration
 
+
+def _restore_into_new(job: Job, backup: Backup, target: Target, report: Reporter) -> Administration:
     def load(location: DatabaseLocation) -> None:
         if _engine_for(location.engine) == "sqlpackage":
             _sqlpackage().import_(
@@ -476,7 +505,6 @@ def run_restore(job: Job, report: Reporter) -> Administration:
                 sender=Administration, administration=made, backup=backup
             ),
         )
-    job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
     return administration
 
 
@@ -530,7 +558,11 @@ def run_delete(job: Job, report: Reporter) -> None:
             location = administration.database_location()
             report(99, _("Administratie verwijderen"))
             database_drop(location)
-        administration.delete()
+        from aftercare.services import bank_links_hand_back
+
+        with transaction.atomic():
+            bank_links_hand_back(administration)
+            administration.delete()
     except BaseException:
         Administration.objects.filter(pk=administration.pk).update(status=Administration.Status.ACTIVE)
         raise

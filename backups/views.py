@@ -6,6 +6,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import (
     Http404,
     HttpRequest,
@@ -23,6 +25,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -35,6 +38,7 @@ from administrations.models import (
     Administration,
     Bank,
     Location,
+    LoginMethod,
     Membership,
     Right,
     account_of,
@@ -43,19 +47,22 @@ from administrations.models import (
 from administrations.permissions import Action, access_for, refuse, web_only_reason
 from administrations.views import get_administration_or_404
 from backups import storage
-from backups.forms import RestoreForm, UploadForm
+from backups.forms import RestoreForm, RetryForm, UploadForm
 from backups.models import Backup, Job
 from backups.services import (
     BackupRefused,
     administration_delete_start,
     backup_create,
     backup_delete,
+    extra_online_cost,
+    job_target,
     restore_start,
     upload_staging_folder,
     upload_start,
 )
 from backups.uploads import limited_upload, refused_form, upload_refusal
 from portal import audit
+from portal.http import FORM_REFUSED
 from portal.models import AuditEvent
 
 PAGE_SIZE = 25
@@ -93,7 +100,10 @@ def backup_list(request: HttpRequest) -> HttpResponse:
         .select_related("account", "administration", "created_by")
         .order_by("-created_at", "-pk")
     )
-    page = Paginator(backups.select_related("client_account"), PAGE_SIZE).get_page(request.GET.get("pagina"))
+    backups = backups.select_related("client_account").prefetch_related(
+        Prefetch("jobs", queryset=Job.objects.unfinished().order_by("-pk"), to_attr="unfinished_jobs")
+    )
+    page = Paginator(backups, PAGE_SIZE).get_page(request.GET.get("pagina"))
     account = account_of(request.user)
     access = access_for(request)
     by_firms = (
@@ -170,6 +180,7 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
             request, _("Het back-upbestand is niet compleet in de opslag. Neem contact op met de klantenservice.")
         )
         return redirect("backups:list")
+    Backup.objects.filter(pk=backup.pk, downloaded_at__isnull=True).update(downloaded_at=timezone.now())
     audit.record(
         request,
         AuditEvent.Action.BACKUP_DOWNLOADED,
@@ -254,6 +265,14 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         target=f"back-up {job.backup_id}",
     )
     if administration.location == Location.ONLINE:
+        if job.account_id != administration.account_id:
+            # A firm's back-up of a client: back to Klanten, where the firm started.
+            messages.info(
+                request,
+                _("De back-up van %(name)s wordt gemaakt. Hij komt in het overzicht van je kantoor.")
+                % {"name": administration.name},
+            )
+            return htmx_redirect(request, reverse("administrations:firm_dashboard"))
         messages.info(request, _("De back-up wordt gemaakt. Hij staat hieronder zodra hij klaar is."))
         return htmx_redirect(request, reverse("backups:list"))
     return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
@@ -281,21 +300,25 @@ def acting_account(request: HttpRequest, administration: Administration) -> Acco
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's progress. HTMX polls the fragment until the job is finished; without JavaScript the page refreshes."""
     job = get_job_or_404(request, pk)
-    context = {"job": job}
+    context = {"job": job, "auto_download": _hands_over_file(job)}
     if request.htmx:  # type: ignore[attr-defined]
-        response = render(request, "backups/partials/_job.html", context)
-        backup = job.backup
-        if (
-            job.kind == Job.Kind.EXPORT
-            and job.status == Job.Status.SUCCEEDED
-            and backup is not None
-            and not backup.kept
-            and request.GET.get("auto") == "1"
-        ):
-            # R10: a local or network back-up goes to the browser; the fragment keeps a link in case this is blocked.
-            response["HX-Redirect"] = reverse("backups:download", args=[backup.pk])
-        return response
+        return render(request, "backups/partials/_job.html", context)
     return render(request, "backups/job_detail.html", context)
+
+
+def _hands_over_file(job: Job) -> bool:
+    """R10: a finished local or network back-up goes to the browser by itself, once. The page shows it finished
+    with a link; portal.js follows the link when the finished fragment arrives. Once the file was downloaded, the
+    link stays but nothing downloads again (no loop of downloads while a page polls or is reloaded)."""
+    backup = job.backup
+    return (
+        job.kind == Job.Kind.EXPORT
+        and job.status == Job.Status.SUCCEEDED
+        and backup is not None
+        and backup.is_ready
+        and not backup.kept
+        and backup.downloaded_at is None
+    )
 
 
 # ------------------------------------------------------------------------------------------------ upload
@@ -337,7 +360,9 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
             url = reverse("backups:job", args=[job.pk])
             return htmx_redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
     template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"  # type: ignore[attr-defined]
-    return render(request, template, {"form": form, "for_restore": for_restore}, status=400 if form.errors else 200)
+    return render(
+        request, template, {"form": form, "for_restore": for_restore}, status=FORM_REFUSED if form.errors else 200
+    )
 
 
 def stage_upload(upload: object, staged: Path) -> None:
@@ -407,7 +432,7 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             audit.record(
                 request,
-                AuditEvent.Action.BACKUP_RESTORED,
+                AuditEvent.Action.RESTORE_STARTED,
                 administration=backup.administration,
                 account=account,
                 target=f"back-up {backup.pk} → {form.cleaned_data['name']}",
@@ -424,8 +449,60 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
             "extra_cost": form.extra_cost,
             "next_online_number": online_count + 1,
         },
-        status=400 if form.errors else 200,
+        status=FORM_REFUSED if form.errors else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Opnieuw proberen after a failed restore: the same back-up, name and target; only an SQL password is asked
+    again (it was wiped when the job ended)."""
+    failed = get_job_or_404(request, pk)
+    backup = failed.backup
+    if failed.kind != Job.Kind.RESTORE or failed.status != Job.Status.FAILED or backup is None:
+        raise Http404
+    decision = access_for(request).decide(backup, Action.BACKUP_RESTORE)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:job", args=[failed.pk]))
+    target = job_target(failed, with_password=False)
+    if target.location == Location.ONLINE:
+        target = replace(target, database_name="")  # a fresh online database, not the one the failure dropped
+    form = RetryForm(
+        request.POST if request.method == "POST" else None, needs_password=target.login_method == LoginMethod.SQL
+    )
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = restore_start(
+                user=request.user,  # type: ignore[arg-type]
+                account=failed.account,
+                backup=backup,
+                name=failed.params["name"],
+                target=replace(target, password=form.cleaned_data.get("password", "")),
+                # The cost was confirmed for the first try and is shown again on this page.
+                cost_confirmed=True,
+            )
+        except (BackupRefused, DatabaseError) as refused:
+            error = refused.user_message
+        else:
+            audit.record(
+                request,
+                AuditEvent.Action.RESTORE_STARTED,
+                administration=backup.administration,
+                account=failed.account,
+                target=f"back-up {backup.pk} → {failed.params['name']}",
+            )
+            return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
+    context = {
+        "job": failed,
+        "backup": backup,
+        "target": target,
+        "form": form,
+        "error": error,
+        "extra_cost": extra_online_cost(failed.account) if target.location == Location.ONLINE else None,
+    }
+    return render(request, "backups/job_retry.html", context, status=FORM_REFUSED if error or form.errors else 200)
 
 
 # ------------------------------------------------------------------------------------------------ deleting
@@ -442,11 +519,13 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("naam") != administration.name:
             messages.error(request, _("Typ de naam van de administratie precies over om te bevestigen."))
+            from aftercare.services import bank_links_taken_over
+
             return render(
                 request,
                 "administrations/administration_confirm_delete.html",
-                {"administration": administration},
-                status=400,
+                {"administration": administration, "bank_links": bank_links_taken_over(administration)},
+                status=FORM_REFUSED,
             )
         try:
             job = administration_delete_start(administration=administration, user=request.user)  # type: ignore[arg-type]
@@ -462,4 +541,7 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             target=administration.name,
         )
         return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
-    return render(request, "administrations/administration_confirm_delete.html", {"administration": administration})
+    from aftercare.services import bank_links_taken_over
+
+    context = {"administration": administration, "bank_links": bank_links_taken_over(administration)}
+    return render(request, "administrations/administration_confirm_delete.html", context)

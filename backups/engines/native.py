@@ -36,6 +36,7 @@ from backups.bacpac import (
     open_bacpac,
 )
 from backups.engines.base import EngineError, Progress, no_progress
+from portal.texts import StoredText
 
 BATCH_ROWS = 10_000
 DEFAULT_SCHEMA = "dbo"
@@ -351,7 +352,7 @@ def export(
                 compression="maximum" if compression == "maximum" else "fast",
             ) as writer:
                 for source in sources:
-                    phase = f"Tabel {source.table.name} opslaan"
+                    phase = StoredText("Tabel %(table)s opslaan", table=source.table.name)
 
                     def on_batch(n: int, phase: str = phase) -> None:
                         nonlocal done
@@ -508,7 +509,7 @@ def import_(
                     sa_table = sa_tables[(table.schema, table.name)]
                     parts = bacpac.parts(table)
                     table_bytes = sum(p.size for p in parts)
-                    phase = f"Tabel {table.name} terugzetten"
+                    phase = StoredText("Tabel %(table)s terugzetten", table=table.name)
                     percent = 3 + done_bytes * 87 // total_bytes
                     progress(percent, phase)
                     if parts:
