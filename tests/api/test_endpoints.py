@@ -247,3 +247,22 @@ def test_aftercare_listed_and_resolved(api, cast, make_token) -> None:
         "post", f"/aftercare-items/{first.pk + 1}/resolve", token, json_body={"action": "mailbox", "address": "geen"}
     )
     assert bad.status_code == 422 and "address" in bad.json()["errors"]
+
+
+def test_a_jobs_stored_texts_reach_the_api_as_sentences_in_the_callers_language(api, cast, make_token, online) -> None:
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT,
+        account=cast.account,
+        administration=online,
+        requested_by=cast.owner,
+        status=Job.Status.RUNNING,
+        phase="Tabel %(table)s opslaan",
+        phase_params={"table": "journaalposten"},
+    )
+    token = make_token(cast.owner)
+    shown = api("get", f"/jobs/{job.pk}", token).json()
+    assert shown["phase"] == "Tabel journaalposten opslaan"  # never the stored "%(table)s"
+    assert (
+        api("get", f"/jobs/{job.pk}", token, headers={"Accept-Language": "en"}).json()["phase"]
+        == "Saving table journaalposten"
+    )

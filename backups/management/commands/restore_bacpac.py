@@ -76,7 +76,7 @@ class Command(BaseCommand):
         run_job(job.pk, echo=printer(self.stdout))
         job.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED or job.result_administration is None:
-            raise CommandError(job.user_message or f"Taak {job.pk} is niet gelukt.")
+            raise CommandError(job.message_text or f"Taak {job.pk} is niet gelukt.")
         administration = job.result_administration
         self.stdout.write(
             self.style.SUCCESS(f"Teruggezet als nieuwe administratie ‘{administration.name}’ (id {administration.pk}).")
