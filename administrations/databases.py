@@ -25,17 +25,14 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from administrations.models import DatabaseEngine, Location, LoginMethod
+from portal.errors import PortalError
 
 if TYPE_CHECKING:
     from administrations.models import Administration, DatabaseServer
 
 
-class DatabaseError(Exception):
-    """A failure the user can act on; `user_message` is shown, the exception text is for logs."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(detail or user_message)
-        self.user_message = user_message
+class DatabaseError(PortalError):
+    """A database that cannot be made, reached, read or dropped."""
 
 
 class DatabaseExists(DatabaseError):

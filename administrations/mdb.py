@@ -31,6 +31,7 @@ from django.utils.translation import gettext_noop
 from administrations.databases import DatabaseLocation
 from administrations.models import Account, Administration, DatabaseEngine, Location
 from administrations.services import Target, administration_create
+from portal.errors import PortalError
 from portal.texts import StoredText
 
 if TYPE_CHECKING:
@@ -61,12 +62,8 @@ _PASSWORD_OFFSET = 0x42
 _HEADER_DATE_OFFSET = 0x72
 
 
-class MdbError(Exception):
-    """A file we refuse or could not read; `user_message` is shown (Dutch), the exception text is for the log."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(detail or user_message)
-        self.user_message = user_message
+class MdbError(PortalError):
+    """A file we refuse or could not read."""
 
 
 def _not_access() -> MdbError:

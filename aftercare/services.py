@@ -25,6 +25,7 @@ from administrations.models import (
 )
 from aftercare.models import AftercareItem
 from backups.models import Backup
+from portal.errors import PortalError
 
 # Sent with `administration` when the last open item of its to-do list is resolved; webhooks listen to it.
 aftercare_completed = Signal()
@@ -33,10 +34,8 @@ RELINK_BANKS = {Bank.ABN_AMRO, Bank.KNAB}
 REQUEST_BANKS = {Bank.ING, Bank.TRIODOS, Bank.RABOBANK, Bank.OTHER}
 
 
-class AftercareError(Exception):
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+class AftercareError(PortalError):
+    """An aftercare step that cannot be done (yet)."""
 
 
 def _rights_of_account(account: Account) -> list[dict[str, Any]]:

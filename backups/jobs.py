@@ -25,7 +25,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from backups.bacpac import BacpacError
 from backups.models import Job
+from backups.refusals import bacpac_message
+from portal.errors import PortalError
 from portal.texts import parts_of
 
 logger = logging.getLogger(__name__)
@@ -137,12 +140,8 @@ class Reporter:
             )
 
 
-class JobStopped(Exception):
+class JobStopped(PortalError):
     """The job was given up (reaped or cancelled) while its worker was still at it."""
-
-    def __init__(self, user_message: str, detail: str) -> None:
-        super().__init__(detail)
-        self.user_message = user_message
 
 
 def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
@@ -202,7 +201,7 @@ def job_run(
         # Stored as its Dutch source text (and parameters), put into words when shown.
         with translation.override(settings.LANGUAGE_CODE):
             user_message = user_message_for(error)
-        if user_message and getattr(error, "user_message", None):
+        if user_message and isinstance(error, PortalError | BacpacError):
             # An expected failure (unreachable server, refused file, …): the support log gets what happened in
             # one line, the customer the message; a traceback would only hide it.
             logger.warning("job %s (%s) failed: %s", job.pk, job.kind, error)
@@ -231,7 +230,12 @@ def user_message_for(error: BaseException) -> str:
     import sqlalchemy as sa
 
     causes = _causes(error)
-    own = str(getattr(error, "user_message", None) or "")
+    if isinstance(error, PortalError):
+        own = error.user_message
+    elif isinstance(error, BacpacError):
+        own = bacpac_message(error)
+    else:
+        own = ""
     if not own and any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in causes):
         return _(
             "Er is geen schijfruimte meer om dit af te maken. Er is niets half opgeslagen; de klantenservice is "

@@ -33,6 +33,7 @@ from backups.engines.base import EngineError
 from backups.jobs import Reporter, job_enqueue, job_succeed, stale_before
 from backups.models import Backup, Job
 from portal import audit
+from portal.errors import PortalError
 from portal.models import AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -41,12 +42,8 @@ logger = logging.getLogger(__name__)
 administration_restored = Signal()
 
 
-class BackupRefused(Exception):
-    """A request the rules do not allow; `user_message` says why, in Dutch."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+class BackupRefused(PortalError):
+    """A request the rules do not allow."""
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -234,7 +231,7 @@ def backup_upload(
     *, account: Account, user: User | None, source: IO[bytes], file_name: str, kept: bool = True
 ) -> Backup:
     """Verify an uploaded file with the bacpac library and keep it as a ready back-up (R11). A refused file
-    raises bacpac.BacpacError (its user_message says why) and nothing is kept."""
+    raises bacpac.BacpacError (backups.refusals words it for the user) and nothing is kept."""
     if not account.capabilities.can_create_backups:
         raise BackupRefused(
             _("Met het pakket %(package)s kun je geen back-ups bewaren.") % {"package": account.get_package_display()}

@@ -14,6 +14,7 @@ from administrations.services import Target
 from backups.bacpac import BacpacError
 from backups.management.commands._progress import printer
 from backups.models import Job
+from backups.refusals import bacpac_message
 from backups.services import BackupRefused, backup_upload, restore_start
 from backups.tasks import run_job
 
@@ -71,7 +72,9 @@ class Command(BaseCommand):
             )
         except OSError as error:
             raise CommandError(f"Het bestand kan niet worden gelezen: {error.strerror}") from None
-        except (BacpacError, BackupRefused, DatabaseError) as refused:
+        except BacpacError as refused:
+            raise CommandError(bacpac_message(refused)) from None
+        except (BackupRefused, DatabaseError) as refused:
             raise CommandError(refused.user_message) from None
         run_job(job.pk, echo=printer(self.stdout))
         job.refresh_from_db()
