@@ -22,13 +22,33 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from django.conf import settings
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from administrations.models import DatabaseEngine, Location, LoginMethod
 from portal.errors import PortalError
 
 if TYPE_CHECKING:
     from administrations.models import Administration, DatabaseServer
+
+
+# Where an administration lives and how its database is reached: the choices of Administration's fields, defined
+# here because this layer acts on them (administrations.models uses them, not the other way round).
+class Location(models.TextChoices):
+    ONLINE = "online", gettext_lazy("Online")
+    LOCAL = "local", gettext_lazy("Lokaal")
+    NETWORK = "network", gettext_lazy("Netwerk")
+
+
+class DatabaseEngine(models.TextChoices):
+    SQLITE = "sqlite", "SQLite"
+    POSTGRESQL = "postgresql", "PostgreSQL"
+    MSSQL = "mssql", "SQL Server"
+
+
+class LoginMethod(models.TextChoices):
+    WINDOWS = "windows", gettext_lazy("Windows-authenticatie")
+    SQL = "sql", gettext_lazy("SQL-authenticatie")
 
 
 class DatabaseError(PortalError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,8 +24,10 @@ from administrations.models import (
     Right,
 )
 from aftercare.models import AftercareItem
-from backups.models import Backup
 from portal.errors import PortalError
+
+if TYPE_CHECKING:
+    from backups.models import Backup
 
 # Sent with `administration` when the last open item of its to-do list is resolved; webhooks listen to it.
 aftercare_completed = Signal()

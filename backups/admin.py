@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from backups import views as backup_views
 from backups.jobs import job_enqueue, jobs_cancel, queue_state
 from backups.models import Backup, Job
-from backups.services import cleanup_stale
+from backups.tasks import cleanup_stale
 from portal import audit
 from portal.models import AuditEvent
 

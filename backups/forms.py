@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -12,9 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from administrations.databases import DatabaseError
 from administrations.models import Account, Administration, DatabaseServer, Location, LoginMethod
-from administrations.services import Target
+from administrations.services import Target, name_taken_message
 from backups.models import Backup
-from backups.services import extra_online_cost
 from backups.uploads import MAX_FILE_NAME_LENGTH, NAME_TOO_LONG, too_large_message
 
 
@@ -53,8 +53,9 @@ class UploadForm(forms.Form):
         return upload
 
 
-class RestoreForm(forms.Form):
-    """Back-up terugzetten (R12, R15–R19): the target and the name of the NEW administration."""
+class NewAdministrationForm(forms.Form):
+    """Where a NEW administration goes and its name (R12, R15–R19), with the extra cost confirmed (R17): the part
+    restoring a back-up and adding an .mdb share."""
 
     name = forms.CharField(label=_("Naam van de nieuwe administratie"), max_length=200)
     location = forms.ChoiceField(
@@ -83,17 +84,14 @@ class RestoreForm(forms.Form):
     )
     confirm_cost = forms.BooleanField(required=False)
 
-    def __init__(self, *args: Any, account: Account, backup: Backup, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
-        self.backup = backup
         server_field = self.fields["server"]
         assert isinstance(server_field, forms.ModelChoiceField)
         server_field.queryset = account.servers.all()
-        self.extra_cost = extra_online_cost(account)
+        self.extra_cost = account.extra_online_cost()
         server_field.label_from_instance = _server_label  # type: ignore[method-assign,assignment]
-        if not self.is_bound:
-            self.initial["name"] = free_restore_name(account, backup)
         self.target: Target | None = None
 
     def clean_local_path(self) -> str:
@@ -112,11 +110,10 @@ class RestoreForm(forms.Form):
         return path.strip("/")
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if Administration.objects.filter(account=self.account, name=name).exists():
-            raise forms.ValidationError(
-                _("Er bestaat al een administratie met deze naam. Terugzetten maakt altijd een nieuwe administratie.")
-            )
+        name = (self.cleaned_data.get("name") or "").strip()
+        taken = name_taken_message(self.account, name) if name else None
+        if taken:
+            raise forms.ValidationError(taken, code="taken")
         return name
 
     def clean(self) -> dict[str, Any]:
@@ -153,6 +150,66 @@ class RestoreForm(forms.Form):
             return data
         self.target = target
         return data
+
+
+class RestoreForm(NewAdministrationForm):
+    """Back-up terugzetten: a free name suggested from the back-up."""
+
+    def __init__(self, *args: Any, account: Account, backup: Backup, **kwargs: Any) -> None:
+        super().__init__(*args, account=account, **kwargs)
+        self.backup = backup
+        if not self.is_bound:
+            self.initial["name"] = free_restore_name(account, backup)
+
+
+class MdbImportForm(NewAdministrationForm):
+    """Toevoegen → Bestaande administratie (R14): the .mdb file, then the target. The name may be left empty: then
+    the file's name is used."""
+
+    file = forms.FileField(
+        label=_("Administratiebestand (.mdb)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".mdb"}),
+        max_length=MAX_FILE_NAME_LENGTH,
+        error_messages={"max_length": NAME_TOO_LONG},
+    )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, account=account, **kwargs)
+        self.fields["name"].required = False
+        self.order_fields(["file", "name"])
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if name.endswith(".accdb"):
+            raise forms.ValidationError(
+                _(
+                    "Dit is een .accdb-bestand (Access 2007 of nieuwer). Dat kan nog niet worden toegevoegd: sla het "
+                    "in Access op als .mdb (Access 2002-2003) en probeer het opnieuw."
+                ),
+                code="accdb",
+            )
+        if name.endswith(".ssb"):
+            raise forms.ValidationError(
+                _(
+                    "Een .ssb-bestand is een back-up van SnelStart 11 of ouder en kan niet worden toegevoegd. Kies het "
+                    "oorspronkelijke .mdb-bestand van de administratie."
+                ),
+                code="old_format",
+            )
+        if not name.endswith(".mdb"):
+            raise forms.ValidationError(_("Kies een .mdb-bestand."), code="extension")
+        if upload.size > settings.MDB_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(too_large_message(settings.MDB_UPLOAD_MAX_BYTES), code="too_large")
+        if upload.size == 0:
+            raise forms.ValidationError(_("Dit bestand is leeg."), code="empty")
+        return upload
+
+    def clean_name(self) -> str:
+        if not (self.cleaned_data.get("name") or "").strip():
+            upload = self.files.get(self.add_prefix("file"))
+            self.cleaned_data["name"] = Path(getattr(upload, "name", "") or "").stem.strip()[:200]
+        return super().clean_name()
 
 
 def _server_label(server: DatabaseServer) -> str:

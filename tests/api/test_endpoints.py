@@ -110,7 +110,7 @@ def test_restoring_to_a_local_target_as_the_restore_form(
         (
             {"name": "Bakkerij Test", "location": "local", "local_path": "x"},
             "name",
-            "Er bestaat al een administratie met deze naam.",
+            "Er bestaat al een administratie met de naam ‘Bakkerij Test’.",
         ),
         ({"name": "Nieuw", "location": "local"}, "local_path", "Kies waar het administratiebestand komt."),
         ({"name": "Nieuw", "location": "local", "local_path": "../buiten"}, "local_path", "Kies een locatie binnen"),

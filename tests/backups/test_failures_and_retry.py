@@ -9,7 +9,8 @@ from django.urls import reverse
 from administrations.models import Administration, Location
 from administrations.services import Target
 from backups.models import Backup, Job
-from backups.services import backup_upload, restore_start
+from backups.restores import restore_start
+from backups.services import backup_upload
 from portal.models import AuditEvent
 from tests.backups.helpers import SAMPLES
 from tests.helpers import element, main_text

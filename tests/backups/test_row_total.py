@@ -17,7 +17,8 @@ from administrations.services import Target
 from backups import bacpac, storage
 from backups.models import Backup, Job
 from backups.refusals import bacpac_message
-from backups.services import backup_upload, restore_start
+from backups.restores import restore_start
+from backups.services import backup_upload
 from tests.backups.helpers import SAMPLES
 from tests.bacpac.samples import rebuild
 

@@ -19,14 +19,8 @@ from administrations.services import Target, administration_create
 from backups import storage
 from backups.bacpac import ChecksumMismatch
 from backups.models import Backup, Job
-from backups.services import (
-    BackupRefused,
-    administration_delete_start,
-    backup_create,
-    backup_delete,
-    backup_upload,
-    restore_start,
-)
+from backups.restores import restore_start
+from backups.services import BackupRefused, administration_delete_start, backup_create, backup_delete, backup_upload
 from backups.tasks import reap_jobs
 from tests.backups.helpers import SAMPLES, table_checksums
 
@@ -550,7 +544,7 @@ def test_r2_back_ups_can_be_made_of_online_local_and_network_administrations(
 def test_the_reaper_removes_the_upload_of_a_dead_mdb_import(cast) -> None:
     from datetime import UTC, datetime
 
-    from administrations.mdb import mdb_staging_folder
+    from backups.restores import mdb_staging_folder
 
     staged = mdb_staging_folder() / "dood.mdb"
     staged.write_bytes(b"\x00\x01\x00\x00Standard Jet DB")

@@ -19,7 +19,8 @@ from administrations import bookkeeping
 from administrations.models import Administration, Location
 from administrations.services import Target, administration_create
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start, upload_staging_folder, upload_start
+from backups.restores import restore_start
+from backups.services import backup_create, upload_staging_folder, upload_start
 from tests.backups.helpers import table_checksums
 from tests.conftest import require_service
 from tests.faults.conftest import LARGE_LINES, NOTHING_LEFT, leftovers

@@ -14,7 +14,8 @@ from django.db.models import F
 from administrations.models import Administration
 from administrations.services import Target
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start
+from backups.restores import restore_start
+from backups.services import backup_create
 from backups.tasks import reap_jobs
 from tests.faults.conftest import (
     NOTHING_LEFT,

@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from administrations.mdb import mdb_staging_folder
 from administrations.models import Administration
 from backups.models import Job
+from backups.restores import mdb_staging_folder
 from tests.helpers import element, main_text, text_of
 from tests.mdb.helpers import NWIND, require_mdbtools
 

@@ -15,7 +15,8 @@ from backups.bacpac import BacpacError
 from backups.management.commands._progress import printer
 from backups.models import Job
 from backups.refusals import bacpac_message
-from backups.services import BackupRefused, backup_upload, restore_start
+from backups.restores import restore_start
+from backups.services import BackupRefused, backup_upload
 from backups.tasks import run_job
 
 PASSWORD_VARIABLE = "RESTORE_SQL_PASSWORD"  # noqa: S105 - the name of the variable, not a password
