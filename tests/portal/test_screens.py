@@ -1,0 +1,36 @@
+"""What people saw when they walked the portal: the administration page offers what its row in the list offers, the
+firm's Klanten page names clients that blocked the firm, stacked rows on a phone keep their column names, the new
+API key can be copied, every date in the one Dutch style, and the admin's sizes and titles as the portal shows them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from administrations.models import Right
+from tests.helpers import element, text_of
+
+pytestmark = pytest.mark.django_db
+
+ONE_DUTCH_DATE = re.compile(r"^\d{2}-\d{2}-\d{4} \d{2}:\d{2}$")
+
+
+def test_the_administration_page_offers_making_a_back_up_and_deleting_to_the_owner(client, cast) -> None:
+    client.force_login(cast.owner)
+    page = client.get(reverse("administrations:detail", args=[cast.administration.pk]))
+    actions = element(page, "main #administration-actions")
+    make = actions.select_one(f"form[action='{reverse('backups:create', args=[cast.administration.pk])}'] button")
+    assert make is not None and make.get_text(strip=True) == "Back-up maken"
+    delete = actions.select_one(f"a[href='{reverse('backups:delete_administration', args=[cast.administration.pk])}']")
+    assert delete is not None and delete.get_text(strip=True) == "Administratie verwijderen"
+
+
+def test_a_read_only_user_is_told_why_instead_of_offered_a_button(client, cast) -> None:
+    Right.objects.filter(user=cast.external_user).update(role=Right.Role.READ)
+    client.force_login(cast.external_user)
+    page = client.get(reverse("administrations:detail", args=[cast.administration.pk]))
+    actions = element(page, "main #administration-actions")
+    assert actions.select("button") == [] and actions.select("a") == []
+    assert "Alleen inzien" in text_of(page, "main #administration-actions")
