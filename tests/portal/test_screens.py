@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from administrations.models import Right
-from tests.helpers import element, text_of
+from tests.helpers import element, main_text, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +34,28 @@ def test_a_read_only_user_is_told_why_instead_of_offered_a_button(client, cast) 
     actions = element(page, "main #administration-actions")
     assert actions.select("button") == [] and actions.select("a") == []
     assert "Alleen inzien" in text_of(page, "main #administration-actions")
+
+
+def test_the_klanten_page_names_a_client_that_blocked_the_firm(client, cast) -> None:
+    Right.objects.filter(firm=cast.firm).update(access_blocked=True)
+    client.force_login(cast.firm_staff)
+    page = client.get(reverse("administrations:firm_dashboard"))
+    blocked = text_of(page, "main #blocked-clients")
+    assert "Toegang geblokkeerd" in blocked and "Bakkerij Test" in blocked
+    assert "Nog geen klanten" not in main_text(page)
+
+
+def test_in_english_the_blocked_clients_are_explained_in_english(client, cast) -> None:
+    Right.objects.filter(firm=cast.firm).update(access_blocked=True)
+    client.force_login(cast.firm_staff)
+    client.post(reverse("set_language"), {"language": "en"})
+    blocked = text_of(client.get(reverse("administrations:firm_dashboard")), "main #blocked-clients")
+    assert "Access blocked" in blocked and "Your firm's access to these client administrations is blocked" in blocked
+
+
+def test_the_klanten_rows_keep_their_column_names_when_stacked_on_a_phone(client, cast) -> None:
+    client.force_login(cast.firm_staff)
+    page = client.get(reverse("administrations:firm_dashboard"))
+    row = element(page, f"main #client-administration-{cast.administration.pk}")
+    labels = [cell.get("data-label") for cell in row.select("td")]
+    assert labels == ["Administratie", "Locatie", "Laatste back-up door het kantoor", "Acties"]
