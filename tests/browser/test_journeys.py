@@ -285,3 +285,20 @@ def test_in_english_the_local_back_up_and_its_job_page_speak_english_and_logging
     page.get_by_role("button", name="Log out").click()
     page.locator("main .messages").get_by_text("You have been logged out.").wait_for()
 
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_a_new_api_key_fits_the_screen_and_can_be_copied(page: Any, live_server: Any, cast, width) -> None:
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    log_in(page, live_server, "owner")
+    page.goto(f"{live_server.url}/api-sleutels/")
+    page.get_by_label("Naam").fill("Nachtelijke back-up")
+    page.get_by_label("Inzien").check()
+    page.get_by_role("button", name="Sleutel maken").click()
+    card = page.locator("#new-token")
+    secret = card.locator("code.key").inner_text()
+    card.get_by_role("button", name="Kopiëren").click()
+    card.get_by_role("button", name="Gekopieerd").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    shoot(page, f"api-sleutel-{width}")
+    assert fits(page) and page.evaluate(SQUEEZED) == []

@@ -5,11 +5,14 @@ API key can be copied, every date in the one Dutch style, and the admin's sizes 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 
 from administrations.models import Right
+from api.models import Webhook, WebhookDelivery
+from backups import credentials
 from tests.helpers import element, main_text, text_of
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +62,38 @@ def test_the_klanten_rows_keep_their_column_names_when_stacked_on_a_phone(client
     row = element(page, f"main #client-administration-{cast.administration.pk}")
     labels = [cell.get("data-label") for cell in row.select("td")]
     assert labels == ["Administratie", "Locatie", "Laatste back-up door het kantoor", "Acties"]
+
+
+def test_a_new_api_key_has_a_copy_button_and_the_list_uses_the_one_date_style(client, cast) -> None:
+    client.force_login(cast.owner)
+    page = client.post(reverse("api:tokens"), {"name": "Nachtelijk", "scopes": ["read"], "expires_in_days": "90"})
+    card = element(page, "main #new-token")
+    secret = card.select_one("code.key")
+    button = card.select_one("button[data-copy]")
+    assert secret is not None and button is not None and button.get_text(strip=True) == "Kopiëren"
+    assert card.select_one(button["data-copy"]) is secret
+    row = element(page, "main #tokens tbody tr")
+    assert ONE_DUTCH_DATE.match(row.select_one("td[data-label='Verloopt op'] time").get_text())
+    assert {cell.get("data-label") for cell in row.select("td")} >= {"Naam", "Rechten", "Verloopt op", "Status"}
+
+
+def test_webhook_pages_show_dates_in_the_one_dutch_style_with_labelled_cells(client, cast) -> None:
+    webhook = Webhook.objects.create(
+        account=cast.account, url="https://example.nl/haak", secret=credentials.encrypt("s"), events=["backup.ready"]
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="backup.ready",
+        body="{}",
+        created_at=datetime(2026, 12, 1, 17, 39, 5, tzinfo=UTC),
+        next_attempt_at=datetime(2026, 12, 1, 17, 40, 5, tzinfo=UTC),
+    )
+    client.force_login(cast.owner)
+    listing = client.get(reverse("api:webhooks"))
+    assert ONE_DUTCH_DATE.match(element(listing, f"main #webhook-{webhook.pk} time").get_text())
+    detail = client.get(reverse("api:webhook", args=[webhook.pk]))
+    times = [time.get_text() for time in element(detail, "main #deliveries").select("time")]
+    assert times == ["01-12-2026 18:39", "01-12-2026 18:40"]
+    assert "Dec" not in main_text(detail)
+    cells = element(detail, "main #deliveries tbody tr").select("td")
+    assert all(cell.get("data-label") for cell in cells)
