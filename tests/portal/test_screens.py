@@ -13,6 +13,7 @@ from django.urls import reverse
 from administrations.models import Right
 from api.models import Webhook, WebhookDelivery
 from backups import credentials
+from backups.models import Backup
 from tests.helpers import element, main_text, text_of
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,25 @@ def test_in_english_the_blocked_clients_are_explained_in_english(client, cast) -
     client.post(reverse("set_language"), {"language": "en"})
     blocked = text_of(client.get(reverse("administrations:firm_dashboard")), "main #blocked-clients")
     assert "Access blocked" in blocked and "Your firm's access to these client administrations is blocked" in blocked
+
+
+def test_a_back_up_page_offers_the_download_and_labels_its_table_rows(client, cast) -> None:
+    backup = Backup.objects.create(
+        account=cast.account,
+        administration=cast.administration,
+        administration_name="Bakkerij Test",
+        status=Backup.Status.READY,
+        size=68_000,
+        file_name="a.bacpac",
+        sha256="0" * 64,
+        summary={"tables": [{"schema": "dbo", "name": "relaties", "rows": 100, "columns": [], "data_bytes": 1200}]},
+    )
+    client.force_login(cast.owner)
+    page = client.get(reverse("backups:detail", args=[backup.pk]))
+    head = element(page, "main .pagehead")
+    assert head.select_one(f"a[href='{reverse('backups:download', args=[backup.pk])}']").get_text() == "Downloaden"
+    cells = element(page, "main table.list tbody tr").select("td")
+    assert [cell.get("data-label") for cell in cells] == ["Tabel", "Rijen", "Kolommen", "Gegevens"]
 
 
 def test_the_klanten_rows_keep_their_column_names_when_stacked_on_a_phone(client, cast) -> None:
