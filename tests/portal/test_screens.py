@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from administrations.models import Right
 from api.models import Webhook, WebhookDelivery
@@ -117,3 +118,24 @@ def test_webhook_pages_show_dates_in_the_one_dutch_style_with_labelled_cells(cli
     assert "Dec" not in main_text(detail)
     cells = element(detail, "main #deliveries tbody tr").select("td")
     assert all(cell.get("data-label") for cell in cells)
+
+
+def test_the_admin_shows_sizes_and_titles_as_the_portal_does(client, cast, staff_login) -> None:
+    from django.contrib.auth.models import Group
+
+    backup = Backup.objects.create(
+        account=cast.account,
+        administration=cast.administration,
+        administration_name="Bakkerij Test",
+        status=Backup.Status.READY,
+        size=68_000,
+        file_name="a.bacpac",
+        sha256="0" * 64,
+        created_at=timezone.make_aware(datetime(2026, 12, 1, 18, 39)),
+    )
+    cast.support.groups.add(Group.objects.get(name="Klantenservice eerste lijn"))
+    staff_login(cast.support)
+    listing = client.get(reverse("admin:backups_backup_changelist"))
+    assert "68,0 kB" in text_of(listing, "#result_list")
+    change = client.get(reverse("admin:backups_backup_change", args=[backup.pk]))
+    assert "Bakkerij Test (01-12-2026 18:39)" in text_of(change, "#content")
