@@ -181,4 +181,16 @@ def firm_dashboard(request: PortalRequest) -> HttpResponse:
         )
         .order_by("account__name", "name")
     )
-    return render(request, "administrations/firm_dashboard.html", {"firm": firm, "administrations": administrations})
+    # Clients that blocked the firm are named, so a missing client is explained rather than silently absent.
+    blocked = (
+        Administration.objects.filter(rights__firm=firm, rights__access_blocked=True)
+        .exclude(account=firm)
+        .exclude(pk__in=administrations.values("pk"))
+        .select_related("account")
+        .order_by("account__name", "name")
+    )
+    return render(
+        request,
+        "administrations/firm_dashboard.html",
+        {"firm": firm, "administrations": administrations, "blocked": blocked},
+    )

@@ -143,7 +143,8 @@ class Backup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.administration_name} ({self.created_at:%Y-%m-%d %H:%M})"
+        # In the portal's time zone and date style, as on every screen (the admin's object titles use this).
+        return f"{self.administration_name} ({timezone.localtime(self.created_at):%d-%m-%Y %H:%M})"
 
     @property
     def is_ready(self) -> bool:

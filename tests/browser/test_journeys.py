@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from administrations import bookkeeping
 from administrations.models import Administration, ApiConnection, Bank, BankConnection, Location, Mailbox
 from administrations.services import Target, administration_create
+from api.models import Webhook, WebhookDelivery
+from backups import credentials
 from backups.models import Backup, Job
 from backups.restores import restore_start
 from backups.services import backup_create
@@ -47,6 +50,25 @@ def shoot(page: Any, name: str) -> None:
 def fits(page: Any) -> bool:
     width = page.viewport_size["width"]
     return bool(page.evaluate(f"document.documentElement.scrollWidth <= {width}"))
+
+
+# What a person notices on a wide screen too: a table sticking out of the page's column, or a short word cut in two
+# ("Klaa r", "Onlin e") because a table squeezed its column to nothing.
+SQUEEZED = """() => {
+  const main = document.querySelector("main");
+  const style = getComputedStyle(main);
+  const right = main.getBoundingClientRect().right - parseFloat(style.paddingRight) + 1;
+  const found = [];
+  for (const table of main.querySelectorAll("table")) {
+    if (table.getBoundingClientRect().right > right) found.push("table " + table.getBoundingClientRect().right);
+  }
+  for (const badge of main.querySelectorAll(".badge, time")) {
+    const lines = badge.getClientRects().length;
+    const height = badge.getBoundingClientRect().height;
+    if (lines > 1 || height > 2.2 * parseFloat(getComputedStyle(badge).fontSize)) found.push(badge.innerText);
+  }
+  return found;
+}"""
 
 
 def test_r10_a_local_back_up_finishes_shows_klaar_and_downloads_exactly_once(
@@ -152,7 +174,30 @@ def portal_with_everything(cast) -> dict[str, Any]:
     cast.server.save()
     run_job(failed.pk)
     restored = Administration.objects.get(name="Gouden Korst (kopie)")
-    return {"online": online, "backup": backup, "restored": restored, "export": export, "failed": failed}
+    webhook = Webhook.objects.create(
+        account=cast.account,
+        url="https://hooks.example.nl/portaal/back-ups/een-lang-pad-zonder-spaties-1234567890",
+        secret=credentials.encrypt("geheim"),
+        events=["backup.ready", "backup.failed"],
+    )
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        event="backup.ready",
+        body="{}",
+        attempts=2,
+        status_code=503,
+        response_ms=120,
+        error="HTTP 503",
+        next_attempt_at=timezone.now(),
+    )
+    return {
+        "online": online,
+        "backup": backup,
+        "restored": restored,
+        "export": export,
+        "failed": failed,
+        "webhook": webhook,
+    }
 
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
@@ -179,6 +224,9 @@ def test_every_main_page_fits_the_screen_without_sideways_scrolling(
         "taak-mislukt": f"/back-ups/taken/{things['failed'].pk}/",
         "opnieuw-proberen": f"/back-ups/taken/{things['failed'].pk}/opnieuw/",
         "administratie-verwijderen": f"/back-ups/administratie/{things['online'].pk}/verwijderen/",
+        "api-sleutels": "/api-sleutels/",
+        "webhooks": "/api-sleutels/webhooks/",
+        "webhook": f"/api-sleutels/webhooks/{things['webhook'].pk}/",
     }
     page.goto(f"{live_server.url}/inloggen/")
     assert fits(page)
@@ -192,6 +240,8 @@ def test_every_main_page_fits_the_screen_without_sideways_scrolling(
         shoot(page, name)
         if not fits(page):
             too_wide[name] = page.evaluate("document.documentElement.scrollWidth")
+        if page.evaluate(SQUEEZED):
+            too_wide[name] = page.evaluate(SQUEEZED)
     assert too_wide == {}
     # The main actions are on screen, not pushed off to the right.
     page.goto(f"{live_server.url}/back-ups/")
@@ -235,3 +285,21 @@ def test_in_english_the_local_back_up_and_its_job_page_speak_english_and_logging
     shoot(page, "job-done-english")
     page.get_by_role("button", name="Log out").click()
     page.locator("main .messages").get_by_text("You have been logged out.").wait_for()
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_a_new_api_key_fits_the_screen_and_can_be_copied(page: Any, live_server: Any, cast, width) -> None:
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    log_in(page, live_server, "owner")
+    page.goto(f"{live_server.url}/api-sleutels/")
+    page.get_by_label("Naam").fill("Nachtelijke back-up")
+    page.get_by_label("Inzien").check()
+    page.get_by_role("button", name="Sleutel maken").click()
+    card = page.locator("#new-token")
+    secret = card.locator("code.key").inner_text()
+    card.get_by_role("button", name="Kopiëren").click()
+    card.get_by_role("button", name="Gekopieerd").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    shoot(page, f"api-sleutel-{width}")
+    assert fits(page) and page.evaluate(SQUEEZED) == []

@@ -48,7 +48,12 @@ def test_a_firm_user_sees_exactly_the_clients_with_unblocked_rights(
     names = [a.name for a in response.context["administrations"]]
     assert sorted(names) == ["Bakkerij Test", "Bloemist BV"]
     body = main_text(response)
-    assert "Garage" not in body and "Zonder recht" not in body
+    assert "Zonder recht" not in body
+    # The blocked client is not among the clients to work on; it is named under "Toegang geblokkeerd".
+    clients = " ".join(
+        text_of(response, f"main #client-administration-{a.pk}") for a in response.context["administrations"]
+    )
+    assert "Garage" not in clients and "Garage BV" in text_of(response, "main #blocked-clients")
     assert "Klanten" in text_of(client.get(reverse("administrations:list")), "nav.mainnav")
 
 
