@@ -92,6 +92,9 @@ class NewAdministrationForm(forms.Form):
         server_field.queryset = account.servers.all()
         self.extra_cost = account.extra_online_cost()
         server_field.label_from_instance = _server_label  # type: ignore[method-assign,assignment]
+        servers = list(server_field.queryset[:2])
+        if len(servers) == 1 and not self.is_bound:
+            self.initial["server"] = servers[0].pk  # the only registered server needs no choosing
         self.target: Target | None = None
 
     def clean_local_path(self) -> str:

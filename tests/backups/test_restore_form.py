@@ -71,3 +71,18 @@ def test_the_server_list_shows_name_and_engine_and_the_login_choices_read_authen
 def test_a_file_for_one_restore_is_not_said_to_be_kept(owner) -> None:
     text = main_text(owner.get(reverse("backups:upload") + "?voor=terugzetten"))
     assert "bewaard" not in text and "komt niet in je Overzicht Online Back-up" in text
+
+
+def test_the_only_registered_server_is_chosen_already(owner, cast, ready_backup) -> None:
+    assert cast.account.servers.count() == 1
+    page = owner.get(reverse("backups:restore", args=[ready_backup.pk]))
+    assert element(page, "#id_server option[selected]")["value"] == str(cast.server.pk)
+
+
+def test_with_two_servers_the_user_chooses(owner, cast, ready_backup) -> None:
+    cast.account.servers.create(name="Tweede", engine=cast.server.engine, host="127.0.0.1", port=5432)
+    page = owner.get(reverse("backups:restore", args=[ready_backup.pk]))
+    assert (
+        element(page, "#id_server").select("option[selected]") == []
+        or element(page, "#id_server option[selected]")["value"] == ""
+    )

@@ -443,3 +443,14 @@ def test_someone_elses_job_is_404(client, cast, online) -> None:
     job = backup_create(administration=online, user=cast.owner, enqueue=False)
     client.force_login(cast.administrator)
     assert client.get(reverse("backups:job", args=[job.pk])).status_code == 404
+
+
+def test_the_menu_marks_the_section_a_page_belongs_to(owner, ready_backup, online) -> None:
+    def current(response) -> list[str]:
+        return [link.get_text(strip=True) for link in element(response, "nav").select('[aria-current="page"]')]
+
+    assert current(owner.get(reverse("backups:list"))) == ["Overzicht Online Back-up"]
+    assert current(owner.get(reverse("backups:delete", args=[ready_backup.pk]))) == ["Overzicht Online Back-up"]
+    assert current(owner.get(reverse("backups:delete_administration", args=[online.pk]))) == ["Administraties"]
+    job = Job.objects.create(kind=Job.Kind.EXPORT, account=ready_backup.account, requested_by=ready_backup.created_by)
+    assert current(owner.get(reverse("backups:job", args=[job.pk]))) == []
