@@ -49,7 +49,8 @@ demo: install mdbtools
 	ADMIN_REQUIRE_2FA=$${ADMIN_REQUIRE_2FA:-false} $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 # Lint, format check, types, then the whole test suite; in CI (CI=true) once more with the portal database on the
-# PostgreSQL server, which must then be there.
+# PostgreSQL server, which must then be there. That second pass runs only the tests that use the portal database
+# (TEST_PORTAL_DATABASE_ONLY=1): the others do exactly what they did in the first.
 test: install-dev browser mdbtools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,7 +59,7 @@ test: install-dev browser mdbtools
 	$(BIN)/pytest
 	@if [ "$$CI" = "true" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		echo "== the suite again, with the portal database on PostgreSQL =="; \
-		DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -p no:randomly -m "not browser and not slow" -q; \
+		DATABASE_URL=$(TEST_DATABASE_URL) TEST_PORTAL_DATABASE_ONLY=1 $(BIN)/pytest -p no:randomly -m "not browser and not slow" -q; \
 	else \
 		echo "PostgreSQL is not reachable on 127.0.0.1:5432: the PostgreSQL pass of the portal database is skipped."; \
 	fi

@@ -25,7 +25,7 @@ from backups.engines import mdbtools, native
 from backups.engines.base import EngineError
 from backups.jobs import Reporter, job_enqueue, job_succeed
 from backups.models import Backup, Job
-from backups.services import BackupRefused, engine_for, job_password, sqlpackage, work_file
+from backups.services import BackupRefused, checking, engine_for, job_password, sqlpackage, work_file
 from portal import audit
 from portal.models import AuditEvent
 
@@ -221,7 +221,7 @@ def run_restore(job: Job, report: Reporter) -> Administration:
             _download_verified(backup, work)
             # Stored files were verified when they were kept, but by an older portal perhaps: check again before
             # anything is made, so a file with rows missing never becomes an administration.
-            bacpac.verify(work)
+            bacpac.verify(work, progress=checking(report, 1, 3))
             report(3, _("Nieuwe database aanmaken"))
             _refuse_taken_name(job)
             with new_database(target) as db:

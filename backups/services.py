@@ -20,6 +20,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from administrations.databases import database_drop
 from administrations.models import Account, Administration, DatabaseEngine, Location, Membership, Right, firm_of
@@ -34,6 +35,7 @@ from backups.models import Backup, Job
 from portal import audit
 from portal.errors import PortalError
 from portal.models import AuditEvent
+from portal.texts import StoredText
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,21 @@ def engine_for(administration_engine: str) -> str:
 
 def job_password(job: Job) -> str:
     return credentials.decrypt(job.secret) if job.secret else ""
+
+
+def checking(report: Reporter | None, start: int, end: int) -> bacpac.Progress | None:
+    """The check of a bacpac reported as a job's progress between `start` and `end` percent, one step per table;
+    the reports in between keep the heartbeat going however long one table takes."""
+    if report is None:
+        return None
+
+    def progress(done: int, total: int, table: str) -> None:
+        report(
+            start + (end - start) * done // max(total, 1),
+            StoredText(gettext_noop("Tabel %(table)s controleren"), table=table),
+        )
+
+    return progress
 
 
 # ------------------------------------------------------------------------------------------------ back-up
@@ -192,7 +209,7 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             else:
                 native.export(location=location, target=work, database_name=administration.name, progress=report)
             report(96, _("Back-up controleren"))
-            inspection = bacpac.verify(work)
+            inspection = bacpac.verify(work, progress=checking(report, 96, 96))
             report(97, _("Back-up opslaan"))
             with work.open("rb") as handle:
                 stored = storage.store(handle, name=storage.final_name(backup.account_id))
@@ -224,10 +241,17 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
 
 
 def backup_upload(
-    *, account: Account, user: User | None, source: IO[bytes], file_name: str, kept: bool = True
+    *,
+    account: Account,
+    user: User | None,
+    source: IO[bytes],
+    file_name: str,
+    kept: bool = True,
+    report: Reporter | None = None,
 ) -> Backup:
     """Verify an uploaded file with the bacpac library and keep it as a ready back-up (R11). A refused file
-    raises bacpac.BacpacError (backups.refusals words it for the user) and nothing is kept."""
+    raises bacpac.BacpacError (backups.refusals words it for the user) and nothing is kept. A job passes its
+    `report`."""
     if not account.capabilities.can_create_backups:
         raise BackupRefused(
             _("Met het pakket %(package)s kun je geen back-ups bewaren.") % {"package": account.get_package_display()}
@@ -241,8 +265,10 @@ def backup_upload(
             )
             % {"kind": ".ssb" if lowered.endswith(".ssb") else ".mdb"}
         )
-    inspection = bacpac.verify(source)
+    inspection = bacpac.verify(source, progress=checking(report, 10, 90))
     source.seek(0)
+    if report is not None:
+        report(90, _("Back-up opslaan"))
     stored = storage.store(source, name=storage.final_name(account.pk))
     return Backup.objects.create(
         account=account,
@@ -298,6 +324,7 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
                 source=source,
                 file_name=job.params["file_name"],
                 kept=bool(job.params.get("kept", True)),
+                report=report,
             )
     finally:
         staged.unlink(missing_ok=True)

@@ -149,9 +149,18 @@ def open_for_reading(name: str) -> IO[bytes]:
 
 
 def iter_chunks(name: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
-    with open_for_reading(name) as handle:
-        while chunk := handle.read(chunk_size):
-            yield chunk
+    """The stored file in chunks. A storage that fails while it is read (an S3 server gone mid-download, a disk
+    error) raises StorageError with a message for the customer."""
+    try:
+        with open_for_reading(name) as handle:
+            while chunk := handle.read(chunk_size):
+                yield chunk
+    except Exception as error:
+        raise StorageError(
+            "Het back-upbestand kon niet uit de opslag worden gelezen. Er is niets gewijzigd; probeer het later "
+            "opnieuw.",
+            f"storage read of {name} failed: {type(error).__name__}: {error}",
+        ) from error
 
 
 def sha256_of(name: str) -> tuple[str, int]:

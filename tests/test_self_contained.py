@@ -46,10 +46,14 @@ def test_the_sample_files_live_in_the_repository() -> None:
 
 def test_no_test_file_names_a_folder_beside_the_repository() -> None:
     # Hostile inputs such as "../x" are fine; climbing above the repository, or naming a folder that happens to lie
-    # beside it on this machine, is not.
+    # beside it on this machine, is not. A sibling's name counts only as a path component ("/name/", "../name",
+    # `.parent / "name"`): a folder beside the repository may well be called like a word the tests use ("engine").
     beside = [p.name for p in repo_guard.REPOSITORY.parent.iterdir() if p != repo_guard.REPOSITORY]
     names = "|".join(re.escape(name) for name in beside)
-    leaving = re.compile(r"parents\[\d+\]\.parent|\.parent\.parent" + (rf"""|["'/]({names})["'/]""" if names else ""))
+    leaving = re.compile(
+        r"parents\[\d+\]\.parent|\.parent\.parent"
+        + (rf"""|/({names})(["'/]|$)|parent\s*/\s*["']({names})["']""" if names else "")
+    )
     offenders = [
         f"{path.relative_to(repo_guard.REPOSITORY)}:{number}"
         for path in Path(repo_guard.REPOSITORY, "tests").rglob("*.py")

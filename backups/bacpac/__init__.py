@@ -25,7 +25,7 @@ from .errors import (
     UnsupportedType,
 )
 from .model import Column, ForeignKey, Index, Model, PrimaryKey, Table, UniqueConstraint, model_to_xml, parse_model
-from .reader import BacpacReader, DataPart, Inspection, Limits, Origin, TableSummary, open_bacpac, verify
+from .reader import BacpacReader, DataPart, Inspection, Limits, Origin, Progress, TableSummary, open_bacpac, verify
 from .values import PreciseDatetime, PreciseTime, SqlVariant
 from .writer import BacpacWriter, write_bacpac
 
@@ -52,6 +52,7 @@ __all__ = [
     "PreciseDatetime",
     "PreciseTime",
     "PrimaryKey",
+    "Progress",
     "RowCountMismatch",
     "SqlVariant",
     "SsbFileGiven",

@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -40,6 +40,10 @@ CHUNK = 1 << 20
 _WINDOW = 128 << 10
 _PART_RE = re.compile(r"^Data/([^/]+)/TableData-(\d+)-(\d+)\.BCP$")
 _JET_MAGIC = (b"Standard Jet DB", b"Standard ACE DB")
+
+# Told how far a check has come: (data bytes walked, data bytes in all, the table being walked). Called when a table
+# starts and after every chunk, so a long check can keep a job's heartbeat going.
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -394,12 +398,24 @@ class BacpacReader:
         t = self.table(table)
         return sum(n for n in self._scan(t, self.codec(t), self.parts(t), walk=True) if isinstance(n, int))
 
-    def inspect(self) -> Inspection:
+    def inspect(self, progress: Progress | None = None) -> Inspection:
         summaries = []
+        total_bytes = sum(p.size for parts in self._parts.values() for p in parts)
+        done = 0
+
+        def walked(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total_bytes, table_name)
+
         for t in self.model.tables:
             parts = self.parts(t)
-            rows = self.count_rows(t) if parts else 0
+            table_name = t.name
+            if progress is not None:
+                progress(done, total_bytes, table_name)
             codec = self.codec(t) if parts else None
+            rows = sum(n for n in self._scan(t, codec, parts, walk=True, walked=walked)) if codec else 0
             summaries.append(
                 TableSummary(
                     schema=t.schema,
@@ -446,8 +462,17 @@ class BacpacReader:
             return False
         return True
 
-    def _scan(self, table: Table, codec: TableCodec, parts: list[DataPart], *, walk: bool) -> Iterator[Any]:
-        """Yield lists of decoded rows (or row counts when ``walk``), streaming the parts in chunks."""
+    def _scan(
+        self,
+        table: Table,
+        codec: TableCodec,
+        parts: list[DataPart],
+        *,
+        walk: bool,
+        walked: Callable[[int], None] | None = None,
+    ) -> Iterator[Any]:
+        """Yield lists of decoded rows (or row counts when ``walk``), streaming the parts in chunks; ``walked`` hears
+        the size of every chunk read."""
         remaining = sum(p.size for p in parts)
         buf = b""
         p = 0
@@ -464,6 +489,8 @@ class BacpacReader:
                             break
                         read += len(chunk)
                         self._count(part.name, read, part.size)
+                        if walked is not None:
+                            walked(len(chunk))
                         remaining -= len(chunk)
                         buf = buf[p:] + chunk if p < len(buf) else chunk
                         p = 0
@@ -523,12 +550,14 @@ def open_bacpac(source: str | os.PathLike[str] | IO[bytes], limits: Limits | Non
     return BacpacReader(source, limits)
 
 
-def verify(source: str | os.PathLike[str] | IO[bytes], limits: Limits | None = None) -> Inspection:
+def verify(
+    source: str | os.PathLike[str] | IO[bytes], limits: Limits | None = None, progress: Progress | None = None
+) -> Inspection:
     """Open, verify and walk every table once (so that each part is known to decode to its end), and check that the
     rows add up to the total the exporter wrote in Origin.xml, when it wrote one: a part missing or cut short at a
-    row boundary decodes cleanly, and only that total shows rows are gone."""
+    row boundary decodes cleanly, and only that total shows rows are gone. ``progress`` hears how far the walk is."""
     with open_bacpac(source, limits) as bp:
-        inspection = bp.inspect()
+        inspection = bp.inspect(progress)
     if inspection.total_matches_origin is False:
         raise RowCountMismatch(
             f"the tables hold {inspection.total_rows} rows, Origin.xml says {inspection.origin.total_row_count}"
@@ -543,6 +572,7 @@ __all__ = [
     "Inspection",
     "Limits",
     "Origin",
+    "Progress",
     "TableSummary",
     "open_bacpac",
     "parse_origin",

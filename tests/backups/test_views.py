@@ -220,6 +220,12 @@ def test_r11_an_upload_is_verified_in_a_job_and_kept(owner, django_capture_on_co
     backup = Backup.objects.get()
     assert backup.origin == Backup.Origin.UPLOAD and backup.kept and backup.original_file_name == "pubs.bacpac"
     assert "Geüpload" in main_text(owner.get(reverse("backups:list")))
+    # The check is a step per table in the support log (and a heartbeat for the reaper while it runs).
+    assert [t["name"] for t in backup.summary["tables"]] == [
+        line.split("Tabel ", 1)[1].removesuffix(" controleren")
+        for line in job.log.splitlines()
+        if line.endswith(" controleren") and "Tabel " in line
+    ]
 
 
 @pytest.mark.parametrize("name", ["oud.ssb", "Administratie.MDB"])

@@ -158,3 +158,16 @@ def test_a_row_may_span_two_parts(bacpactod: Path) -> None:
 
 def _raw(bp: object, name: str) -> bytes:
     return bp._zip.read(name)  # type: ignore[attr-defined]
+
+
+def test_verify_tells_how_far_it_is_at_every_table_and_chunk(sample: Path) -> None:
+    calls: list[tuple[int, int, str]] = []
+    inspection = verify(sample, progress=lambda done, total, table: calls.append((done, total, table)))
+
+    data_bytes = sum(t.data_bytes for t in inspection.tables)
+    assert {total for _, total, _ in calls} == {data_bytes}
+    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
+    assert calls[-1][0] == data_bytes
+    # Every table is announced before its rows are walked, in the order of the model.
+    announced = list(dict.fromkeys(table for _, _, table in calls))
+    assert announced == [t.name for t in inspection.tables]

@@ -4,6 +4,7 @@ and bookkeeping administrations large enough that a job runs for seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -12,14 +13,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import dj_database_url
+import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
@@ -147,24 +150,36 @@ class OwnRedis:
         self.start()
 
 
-@pytest.fixture
-def own_redis(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRedis]:
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[OwnRedis]:
     require_service(Path(REDIS_SERVER).exists(), f"redis-server is not installed ({REDIS_SERVER})")
     server = OwnRedis()
     server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(redis_server: OwnRedis, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[OwnRedis]:
+    """The session's redis-server, empty, under a cluster name of this test's own; a test may stop and restart it
+    (the next test gets it running again)."""
+    if redis_server.process is None:
+        redis_server.start()
+    redis.Redis.from_url(redis_server.url).flushall()
     # What REDIS_URL does in settings, applied to django-q2's already-loaded configuration.
     monkeypatch.setattr(Conf, "ORM", None)
-    monkeypatch.setattr(Conf, "REDIS", server.url)
+    monkeypatch.setattr(Conf, "REDIS", redis_server.url)
     name = f"faults-{uuid.uuid4().hex[:8]}"
     # Q_CLUSTER_NAME in the workers' environment names both; the name is also the salt of the signed messages.
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
     monkeypatch.setattr(Conf, "PREFIX", name)
     monkeypatch.setattr(Conf, "SECRET_KEY", WORKER_SECRET_KEY)
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield redis_server
+    if redis_server.process is None:
+        redis_server.start()
 
 
 @dataclass
@@ -172,18 +187,11 @@ class Cluster:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
     def kill(self) -> None:
-        """kill -9 of the whole cluster (its sentinel, pusher, monitor and workers): a worker machine lost."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        """kill -9 of the whole cluster (its sentinel, pusher, monitor and workers): a worker machine lost. Also how
+        a test ends its clusters: nothing is left to finish gracefully once the test has its answer."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
 
@@ -208,6 +216,15 @@ class Workers:
         cluster = Cluster(process, log)
         self.started.append(cluster)
         return cluster
+
+    @contextlib.contextmanager
+    def hold(self, job: Job) -> Iterator[Latch]:
+        """Hold the job's row, so that its worker stops at its next progress report (see Latch)."""
+        latch = Latch(self.env["DATABASE_URL"], job.pk)
+        try:
+            yield latch
+        finally:
+            latch.close()
 
 
 @pytest.fixture
@@ -237,7 +254,117 @@ def workers(shared_db: str, own_redis: OwnRedis, settings: Any, tmp_path: Path) 
         yield pool
     finally:
         for cluster in pool.started:
-            cluster.stop()
+            cluster.kill()
+
+
+class JobRow(NamedTuple):
+    status: str
+    progress: int
+    phase: str
+
+
+class Latch:
+    """A pause point in a running job that does not depend on the machine's speed. Every progress report of a job
+    (and its claim and its end) updates the job's row; the latch holds that row's lock (SELECT … FOR UPDATE), so the
+    worker stops at its next report, exactly where a slow database would stop it. `step()` lets exactly one report
+    through: the lock is handed to a second connection that queued behind the waiting worker, so the worker's
+    following report waits again. `row` is what the worker last reported, so the test knows where it stands."""
+
+    def __init__(self, url: str, job_id: int) -> None:
+        self.job_id = job_id
+        self.watch = psycopg.connect(url, autocommit=True)
+        self.holder, self.spare = psycopg.connect(url), psycopg.connect(url)
+        self.row = self._lock(self.holder)
+        self.closing = threading.Event()
+        self.releasers: list[threading.Thread] = []
+
+    def _lock(self, conn: psycopg.Connection[Any]) -> JobRow:
+        query = f'SELECT status, progress, phase FROM "{Job._meta.db_table}" WHERE id = %s FOR UPDATE'  # noqa: S608
+        found = conn.execute(query, (self.job_id,)).fetchone()
+        assert found is not None, f"job {self.job_id} does not exist"
+        return JobRow(*found)
+
+    def _blocked_by(self, conn: psycopg.Connection[Any]) -> list[int]:
+        """The backends waiting for a lock `conn` holds."""
+        query = "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))"
+        return [pid for (pid,) in self.watch.execute(query, (conn.info.backend_pid,))]
+
+    def _waits(self, pid: int) -> bool:
+        found = self.watch.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", (pid,)).fetchone()
+        return bool(found and found[0])
+
+    def step(self) -> JobRow:
+        """Wait until the worker stands at its next report, let that one report through, and hold the row again."""
+        assert self.row.status in (Job.Status.QUEUED, Job.Status.RUNNING), f"job {self.job_id} has ended: {self.row}"
+        holder, spare = self.holder, self.spare
+        wait_for(lambda: self._blocked_by(holder), timeout=60, what="the worker to reach its next report", every=0.01)
+        taken: list[JobRow] = []
+        queued = threading.Thread(target=lambda: taken.append(self._lock(spare)), daemon=True)
+        queued.start()
+        wait_for(lambda: self._waits(spare.info.backend_pid), timeout=10, what="the latch to queue", every=0.005)
+        holder.commit()  # the worker's report goes through, then the spare connection has the row
+        queued.join(timeout=60)
+        assert taken, "the latch did not get the job's row back"
+        self.holder, self.spare, self.row = spare, holder, taken[0]
+        return self.row
+
+    def step_until(self, reached: Callable[[JobRow], bool]) -> JobRow:
+        while not reached(self.row):
+            self.step()
+        return self.row
+
+    def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run a statement in the holding transaction: it is committed with the next step."""
+        self.holder.execute(sql, params)
+
+    def release_once_waiting(self, pid: int) -> None:
+        """Let go of the row (from another thread) as soon as backend `pid`, the test's own, waits for it too: the
+        test's next statement on the job's row then goes through right behind the worker's pending report."""
+
+        def release() -> None:
+            deadline = time.monotonic() + 60
+            while not self.closing.is_set() and time.monotonic() < deadline:
+                if self._waits(pid):
+                    self.holder.rollback()
+                    return
+                self.closing.wait(0.01)
+
+        thread = threading.Thread(target=release, daemon=True)
+        thread.start()
+        self.releasers.append(thread)
+
+    def close(self) -> None:
+        self.closing.set()
+        for thread in self.releasers:
+            thread.join(timeout=10)
+        for conn in (self.holder, self.spare, self.watch):
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
+            conn.close()
+
+
+def own_backend_pid() -> int:
+    """The PostgreSQL backend of the test process's own portal-database connection."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def kill_worker(job: Job) -> int:
+    """kill -9 of the worker process that runs the job; returns once it is dead."""
+    job.refresh_from_db()
+    pid = worker_pid(job)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not _alive(pid), timeout=10, what=f"worker {pid} to die", every=0.01)
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie waits for its parent to collect it, but runs no more
 
 
 def worker_pid(job: Job) -> int:

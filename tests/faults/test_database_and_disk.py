@@ -41,15 +41,15 @@ DISK_BYTES = 1024 * 1024
 
 
 class Terminator(threading.Thread):
-    """Waits until a backend on `database` runs a query, lets it work a moment, then pg_terminate_backend()s it:
-    only connections to the test's own database, never anyone else's."""
+    """pg_terminate_backend() of the connection to `database` as soon as its latest statement matches `query_like`:
+    a statement that only runs in the middle of the job, on a connection the job keeps open to its end, so the cut
+    always lands mid-job. Only connections to the test's own database, never anyone else's."""
 
-    def __init__(self, server: sa.URL, database: str, *, after: float = 0.5, query_like: str = "%") -> None:
+    def __init__(self, server: sa.URL, database: str, *, query_like: str) -> None:
         super().__init__(daemon=True)
         self.engine = sa.create_engine(server, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
-        self.database, self.after, self.query_like = database, after, query_like
+        self.database, self.query_like = database, query_like
         self.terminated: list[int] = []
-        self.stop = threading.Event()
 
     def run(self) -> None:
         find = sa.text(
@@ -57,16 +57,12 @@ class Terminator(threading.Thread):
         )
         deadline = time.monotonic() + 60
         with self.engine.connect() as conn:
-            while not self.stop.is_set() and time.monotonic() < deadline:
-                pids = list(conn.execute(find, {"db": self.database, "q": self.query_like}).scalars())
-                if pids:
-                    time.sleep(self.after)
-                    for pid in conn.execute(find, {"db": self.database, "q": self.query_like}).scalars():
-                        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            while not self.terminated and time.monotonic() < deadline:
+                for pid in conn.execute(find, {"db": self.database, "q": self.query_like}).scalars():
+                    if conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar():
                         self.terminated.append(pid)
-                    if self.terminated:
-                        return
-                time.sleep(0.05)
+                if not self.terminated:
+                    time.sleep(0.01)  # the interval of polling pg_stat_activity
         self.engine.dispose()
 
 
@@ -92,7 +88,9 @@ def test_the_export_connection_terminated_mid_export(
 ) -> None:
     location = pg_administration.database_location()
     before = table_checksums(location)
-    cutter = Terminator(postgres_server, location.name, after=1.0)
+    # The export reads each table through a server-side cursor of its own, on the one connection it holds from its
+    # first statement to its last: once such a cursor is seen, the export is streaming rows.
+    cutter = Terminator(postgres_server, location.name, query_like="%bacpac\\_export\\_%")
     cutter.start()
 
     job = run_with_commit(
@@ -140,6 +138,7 @@ def test_the_target_connection_terminated_mid_import(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = restore()
     target_name = job.params["database_name"]
+    # Every table is copied in one transaction on one connection: a COPY seen is the import under way.
     cutter = Terminator(postgres_server, target_name, query_like="%COPY%")
     cutter.start()
     for callback in callbacks:
