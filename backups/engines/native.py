@@ -9,16 +9,19 @@ and moves identity sequences past the loaded ids. Memory stays flat: rows move i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint
 
@@ -200,6 +203,7 @@ class ExportResult:
     tables: int
     rows: int
     rows_per_table: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # per table: ROW_PATH or COLUMNAR_PATH
 
 
 @dataclass
@@ -209,6 +213,7 @@ class _SourceTable:
     source_name: str
     converters: list[Converter]
     row_count: int
+    types: list[sa.types.TypeEngine[Any]] = field(default_factory=list)
 
 
 def _reflect(engine: sa.Engine) -> list[_SourceTable]:
@@ -228,7 +233,9 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
             pk_columns = pk.get("constrained_columns") or []
             columns: list[Column] = []
             converters: list[Converter] = []
+            types: list[sa.types.TypeEngine[Any]] = []
             for info in inspector.get_columns(name, schema=reflect_schema):
+                types.append(info["type"])
                 default = str(info.get("default") or "")
                 identity = bool(info.get("identity")) or default.startswith("nextval(")
                 if engine.dialect.name == "sqlite":
@@ -269,7 +276,7 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
                         unique=bool(index.get("unique")),
                     )
                 )
-            sources.append(_SourceTable(table, reflect_schema, name, converters, 0))
+            sources.append(_SourceTable(table, reflect_schema, name, converters, 0, types))
     return sources
 
 
@@ -320,6 +327,24 @@ def _stream_rows(
         on_batch(len(partition))
 
 
+def _support_log(progress: Progress) -> Callable[[str], None]:
+    """The job's support log when progress goes to a job (its Reporter), else nowhere."""
+    log = getattr(progress, "log", None)
+    return log if callable(log) else lambda text: None
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """Database failures, also those raised by psycopg's own cursors (the row path's COPY and server-side
+    cursors) and, once it has been imported, by the columnar path (imported on first use: web processes never
+    load numpy, Arrow or ADBC)."""
+    module = sys.modules.get("backups.engines.fastpath")
+    return (sa.exc.SQLAlchemyError, psycopg.Error, *(module.DATABASE_ERRORS if module is not None else ()))
+
+
+ROW_PATH = "rijen"
+COLUMNAR_PATH = "kolommen"
+
+
 def export(
     *,
     location: DatabaseLocation,
@@ -327,14 +352,23 @@ def export(
     database_name: str,
     progress: Progress = no_progress,
     compression: str = "fast",
+    columnar: bool = True,
 ) -> ExportResult:
-    """Write the administration database at `location` as a bacpac to `target` (a path or binary file)."""
+    """Write the administration database at `location` as a bacpac to `target` (a path or binary file).
+
+    Each table takes the columnar path (``fastpath``) when it can, else the row path; ``columnar=False`` forces
+    the row path for every table. The job's log says which path each table took."""
     engine = database_connect(location)
+    dialect = engine.dialect.name
+    log = _support_log(progress)
+    paths: dict[str, str] = {}
     try:
         with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                # One snapshot for the whole export, so tables agree with each other.
+            if dialect == "postgresql":
+                # One snapshot for the whole export, so tables agree with each other; timestamps with a time zone
+                # are read in UTC whatever the server's or the connection's TimeZone says.
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.exec_driver_sql("SET TIME ZONE 'UTC'")
             progress(1, "Structuur van de administratie lezen")
             sources = _reflect(engine)
             for source in sources:
@@ -342,32 +376,58 @@ def export(
                 source.row_count = int(conn.exec_driver_sql(count_query).scalar_one())
             total = sum(s.row_count for s in sources) or 1
             model = Model(tables=[s.table for s in sources])
-            server_version = f"{engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
+            server_version = f"{dialect} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
             done = 0
-            with BacpacWriter(
-                target,
-                database_name=database_name,
-                model=model,
-                server_version=server_version.strip(),
-                compression="maximum" if compression == "maximum" else "fast",
-            ) as writer:
-                for source in sources:
-                    phase = StoredText("Tabel %(table)s opslaan", table=source.table.name)
+            if columnar and dialect in ("postgresql", "sqlite"):
+                from backups.engines import fastpath
+            fast = fastpath.ExportReader(conn, location) if columnar and dialect in ("postgresql", "sqlite") else None
+            try:
+                with BacpacWriter(
+                    target,
+                    database_name=database_name,
+                    model=model,
+                    server_version=server_version.strip(),
+                    compression="maximum" if compression == "maximum" else "fast",
+                ) as writer:
+                    for source in sources:
+                        phase = StoredText("Tabel %(table)s opslaan", table=source.table.name)
 
-                    def on_batch(n: int, phase: str = phase) -> None:
-                        nonlocal done
-                        done += n
+                        def on_batch(n: int, phase: str = phase) -> None:
+                            nonlocal done
+                            done += n
+                            progress(2 + done * 96 // total, phase)
+
                         progress(2 + done * 96 // total, phase)
-
-                    progress(2 + done * 96 // total, phase)
-                    writer.write_table(source.table, _stream_rows(conn, source, on_batch))
+                        path, reason = ROW_PATH, "kolompad uit" if fast is None else ""
+                        if fast is not None:
+                            reason = fastpath.export_refusal(dialect, source.table.columns, source.types) or ""
+                            if not reason:
+                                taken = fastpath.export_table(
+                                    writer,
+                                    fast,
+                                    source.table,
+                                    source.source_schema,
+                                    source.source_name,
+                                    source.types,
+                                    on_batch,
+                                    isal=compression != "maximum",
+                                )
+                                path, reason = (COLUMNAR_PATH, "") if taken else (ROW_PATH, "eerste batch afwijkend")
+                        if path == ROW_PATH:
+                            writer.write_table(source.table, _stream_rows(conn, source, on_batch))
+                        paths[source.table.full_name] = path
+                        log(f"export {source.table.full_name}: {path}pad" + (f" ({reason})" if reason else ""))
+            finally:
+                if fast is not None:
+                    fast.close()
             return ExportResult(
                 database_name=database_name,
                 tables=len(sources),
                 rows=writer.total_rows,
                 rows_per_table=dict(writer.rows_per_table),
+                paths=paths,
             )
-    except sa.exc.SQLAlchemyError as error:
+    except _database_errors() as error:
         raise EngineError(
             "De administratie kon niet worden gelezen. De klantenservice kan het logboek inzien.",
             f"export failed: {type(error).__name__}: {error}",
@@ -384,6 +444,7 @@ class ImportResult:
     tables: int
     rows: int
     rows_per_table: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
 
 
 def _sqlite_value(column: Column) -> Converter:
@@ -460,10 +521,16 @@ def import_(
     source: str | Path | IO[bytes],
     location: DatabaseLocation,
     progress: Progress = no_progress,
+    columnar: bool = True,
 ) -> ImportResult:
-    """Load a bacpac into the new, empty database at `location` (made by the caller, dropped by it on failure)."""
+    """Load a bacpac into the new, empty database at `location` (made by the caller, dropped by it on failure).
+
+    Each table takes the columnar path (``fastpath``) when the codec covers all its columns and the data holds
+    nothing it leaves to the reference reader, else the row path; ``columnar=False`` forces the row path."""
     engine = database_connect(location)
     dialect = engine.dialect.name
+    log = _support_log(progress)
+    paths: dict[str, str] = {}
     try:
         with open_bacpac(source) as bacpac:
             model = bacpac.model
@@ -502,7 +569,9 @@ def import_(
             total_bytes = sum(p.size for t in model.tables for p in bacpac.parts(t)) or 1
             done_bytes = 0
             rows_per_table: dict[str, int] = {}
-            with engine.begin() as conn:
+            loader: Any = None
+            with contextlib.ExitStack() as stack, engine.begin() as conn:
+                stack.callback(lambda: loader is not None and loader.close())
                 if dialect == "sqlite":
                     conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 for table in model.tables:
@@ -513,10 +582,41 @@ def import_(
                     percent = 3 + done_bytes * 87 // total_bytes
                     progress(percent, phase)
                     if parts:
-                        rows = bacpac.rows(table)
-                        load = _copy_rows if dialect == "postgresql" else _insert_rows
-                        beat = functools.partial(progress, percent, phase)  # keeps the heartbeat going
-                        rows_per_table[table.full_name] = load(conn, sa_table, table, rows, beat)
+                        path, reason = ROW_PATH, "kolompad uit"
+                        decoder = None
+                        if columnar and dialect in ("postgresql", "sqlite"):
+                            from backups.engines import fastpath
+
+                            try:
+                                decoder = fastpath.import_decoder(bacpac, table)
+                            except fastpath.UnsupportedColumn as why:
+                                reason = str(why)
+                        if decoder is not None:
+                            step_bytes = 0
+
+                            def beat(consumed: int, start: int = done_bytes, phase: str = phase) -> None:
+                                nonlocal step_bytes
+                                step_bytes += consumed
+                                progress(3 + (start + step_bytes) * 87 // total_bytes, phase)
+
+                            try:
+                                if dialect == "postgresql":
+                                    if loader is None:
+                                        loader = fastpath.PostgresLoader(location)
+                                    count = loader.load(bacpac, decoder, sa_table, beat)
+                                else:
+                                    count = fastpath.import_sqlite(conn, bacpac, decoder, sa_table, beat)
+                                rows_per_table[table.full_name] = count
+                                path, reason = COLUMNAR_PATH, ""
+                            except fastpath.UnsupportedColumn as why:
+                                reason = f"teruggevallen: {why}"
+                        if path == ROW_PATH:
+                            rows = bacpac.rows(table)
+                            load = _copy_rows if dialect == "postgresql" else _insert_rows
+                            row_beat = functools.partial(progress, percent, phase)  # keeps the heartbeat going
+                            rows_per_table[table.full_name] = load(conn, sa_table, table, rows, row_beat)
+                        paths[table.full_name] = path
+                        log(f"import {table.full_name}: {path}pad" + (f" ({reason})" if reason else ""))
                     else:
                         rows_per_table[table.full_name] = 0
                     done_bytes += table_bytes
@@ -543,9 +643,12 @@ def import_(
                     _reset_sequences(conn, sa_tables.values())
             progress(99, "Afronden")
             return ImportResult(
-                tables=len(model.tables), rows=sum(rows_per_table.values()), rows_per_table=rows_per_table
+                tables=len(model.tables),
+                rows=sum(rows_per_table.values()),
+                rows_per_table=rows_per_table,
+                paths=paths,
             )
-    except sa.exc.SQLAlchemyError as error:
+    except _database_errors() as error:
         raise EngineError(
             "De back-up kon niet in de nieuwe administratie worden gezet. De klantenservice kan het logboek inzien.",
             f"import failed: {type(error).__name__}: {str(error)[:2000]}",
