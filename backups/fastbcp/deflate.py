@@ -19,7 +19,7 @@ from isal import isal_zlib
 from backups.bacpac import BacpacWriter, Table
 
 ISAL_LEVEL = 2  # files ~4 % larger than zlib level 1 (level 1: ~5 %), deflated more than ten times faster
-_QUEUE = 4
+_QUEUE = 2
 
 
 class _Worker(threading.Thread):

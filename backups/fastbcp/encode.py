@@ -28,6 +28,7 @@ from .columns import (
     Texts,
     Values,
     code_points,
+    gather,
     ranges,
     utf8_to_utf16,
 )
@@ -206,7 +207,7 @@ def encode_batch(columns: Sequence[Column], values: Sequence[Values]) -> tuple[b
                 if not nonzero.any():
                     continue
                 lengths = piece.lengths[nonzero]
-                source = piece.data[ranges(piece.starts[nonzero], lengths)]
+                source = gather(piece.data, piece.starts[nonzero], lengths)
                 out[ranges(offsets[nonzero] + piece.at, lengths)] = source
         offsets = offsets + f.lengths
     return out.tobytes(), row_ends

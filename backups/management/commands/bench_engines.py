@@ -10,6 +10,7 @@ profiler adds a little to our times: few Python calls are left on the columnar p
 
 from __future__ import annotations
 
+import io
 import os
 import pstats
 import shutil
@@ -109,9 +110,9 @@ class Command(BaseCommand):
         for name, path in self.profiles:
             if not path.exists():
                 continue
-            self.stdout.write(f"\n== profiel: {name} (eigen tijd, top 12) ==")
-            stats = pstats.Stats(str(path), stream=self.stdout)  # type: ignore[arg-type]
-            stats.sort_stats("tottime").print_stats(12)
+            text = io.StringIO()
+            pstats.Stats(str(path), stream=text).sort_stats("tottime").print_stats(12)
+            self.stdout.write(f"\n== profiel: {name} (eigen tijd, top 12) ==\n{text.getvalue()}")
         self.profiles = []
 
     # -- the two databases
