@@ -82,7 +82,6 @@ class Command(BaseCommand):
             return
         self.profile = options["profile"]
         self.profiles: list[tuple[str, Path]] = []
-        tables = []
         for lines in options["lines"]:
             load = os.getloadavg()[0]
             work = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -95,9 +94,8 @@ class Command(BaseCommand):
                 self._print_profiles()
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            tables.append((lines, rows, load, os.getloadavg()[0]))
-        for lines, rows, before, after in tables:
-            self.stdout.write(f"\n{lines:,} journaalregels (load average {before:.1f} → {after:.1f})\n")
+            # Each size's table as soon as it is measured (a long run can be stopped after the first).
+            self.stdout.write(f"\n{lines:,} journaalregels (load average {load:.1f} → {os.getloadavg()[0]:.1f})\n")
             header = f"{'stap':<34}{'ons (s)':>9}{'ref (s)':>9}{'ratio':>7}{'ons MB':>8}{'ref MB':>8}{'ratio':>7}"
             self.stdout.write(header)
             for name, ours, reference in rows:
