@@ -12,6 +12,7 @@ says which path each table took.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -542,7 +543,9 @@ class PostgresLoader:
                 statement.close()
             connection.commit()
         except BaseException:
-            connection.rollback()
+            # A cut connection cannot roll back either; the error that cut it is the one to report.
+            with contextlib.suppress(adbc.Error):
+                connection.rollback()
             raise
         return count
 

@@ -35,7 +35,10 @@ class _Worker(threading.Thread):
         while True:
             kind, value = self.jobs.get()
             if kind == "stop":
-                self._close()
+                try:
+                    self._close()
+                except BaseException as exc:  # a full disk shows when the last bytes are flushed
+                    self.error = self.error or exc
                 return
             if self.error is not None:
                 continue
