@@ -3,8 +3,9 @@
 
 Export reflects the schema, maps every column to a SQL Server type (TYPE_MAP below, also in README), and streams
 rows with server-side cursors into the bacpac writer. Import creates a new database's tables from model.xml,
-loads every row (PostgreSQL through COPY), then adds unique constraints, indexes and foreign keys after the data,
-and moves identity sequences past the loaded ids. Memory stays flat: rows move in batches, never whole tables.
+loads every row (PostgreSQL through COPY), then adds primary keys (on PostgreSQL; SQLite needs them in CREATE
+TABLE), unique constraints, indexes and foreign keys after the data, and moves identity sequences past the loaded
+ids. Memory stays flat: rows move in batches, never whole tables.
 """
 
 from __future__ import annotations
@@ -217,6 +218,8 @@ class _SourceTable:
 
 
 def _reflect(engine: sa.Engine) -> list[_SourceTable]:
+    # Each kind of fact for all tables of a schema in one query (SQLAlchemy's get_multi_* calls; the per-table
+    # calls run the same dialect code one table at a time, five queries a table).
     inspector = sa.inspect(engine)
     default_schema = inspector.default_schema_name
     schemas = [s for s in inspector.get_schema_names() if s not in SKIPPED_SCHEMAS and not s.startswith("pg_temp")]
@@ -226,15 +229,24 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
     for schema in schemas:
         reflect_schema = None if schema == default_schema else schema
         target_schema = DEFAULT_SCHEMA if reflect_schema is None else schema
-        for name in sorted(inspector.get_table_names(schema=reflect_schema)):
-            if name.startswith("sqlite_"):
-                continue
-            pk = inspector.get_pk_constraint(name, schema=reflect_schema)
+        names = sorted(n for n in inspector.get_table_names(schema=reflect_schema) if not n.startswith("sqlite_"))
+        if not names:
+            continue
+        multi: dict[str, dict[tuple[str | None, str], Any]] = {
+            "columns": inspector.get_multi_columns(schema=reflect_schema, filter_names=names),
+            "pk": inspector.get_multi_pk_constraint(schema=reflect_schema, filter_names=names),
+            "fks": inspector.get_multi_foreign_keys(schema=reflect_schema, filter_names=names),
+            "uniques": inspector.get_multi_unique_constraints(schema=reflect_schema, filter_names=names),
+            "indexes": inspector.get_multi_indexes(schema=reflect_schema, filter_names=names),
+        }
+        for name in names:
+            key = (reflect_schema, name)
+            pk = multi["pk"].get(key) or {}
             pk_columns = pk.get("constrained_columns") or []
             columns: list[Column] = []
             converters: list[Converter] = []
             types: list[sa.types.TypeEngine[Any]] = []
-            for info in inspector.get_columns(name, schema=reflect_schema):
+            for info in multi["columns"].get(key, []):
                 types.append(info["type"])
                 default = str(info.get("default") or "")
                 identity = bool(info.get("identity")) or default.startswith("nextval(")
@@ -248,7 +260,7 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
             table = Table(schema=target_schema, name=name, columns=columns)
             if pk_columns:
                 table.primary_key = PrimaryKey(name=None, columns=list(pk_columns))
-            for fk in inspector.get_foreign_keys(name, schema=reflect_schema):
+            for fk in multi["fks"].get(key, []):
                 referred_schema = fk.get("referred_schema")
                 table.foreign_keys.append(
                     ForeignKey(
@@ -262,11 +274,11 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
                         on_delete=str((fk.get("options") or {}).get("ondelete") or "NO ACTION").upper(),
                     )
                 )
-            for unique in inspector.get_unique_constraints(name, schema=reflect_schema):
+            for unique in multi["uniques"].get(key, []):
                 table.unique_constraints.append(
                     UniqueConstraint(name=unique.get("name"), columns=list(unique["column_names"]))
                 )
-            for index in inspector.get_indexes(name, schema=reflect_schema):
+            for index in multi["indexes"].get(key, []):
                 if index.get("duplicates_constraint") or not all(index["column_names"]):
                     continue  # backs a unique constraint, or an expression index we cannot describe
                 table.indexes.append(
@@ -537,6 +549,7 @@ def import_(
             names = _target_names(model, dialect)
             metadata = sa.MetaData()
             sa_tables: dict[tuple[str, str], sa.Table] = {}
+            primary_keys: list[tuple[sa.Table, sa.PrimaryKeyConstraint]] = []
             for table in model.tables:
                 schema, name = names[(table.schema, table.name)]
                 pk = table.primary_key.columns if table.primary_key else []
@@ -551,7 +564,12 @@ def import_(
                 sa_table = sa.Table(name, metadata, *columns, schema=schema)
                 stored = {c.name for c in table.stored_columns}
                 if pk and set(pk) <= stored:
-                    sa_table.append_constraint(sa.PrimaryKeyConstraint(*pk))
+                    if dialect == "sqlite":
+                        sa_table.append_constraint(sa.PrimaryKeyConstraint(*pk))  # SQLite cannot add one later
+                    else:
+                        # After the data, like the other keys: one sorted index build instead of an index
+                        # insert per row.
+                        primary_keys.append((sa_table, sa.PrimaryKeyConstraint(*pk)))
                 sa_tables[(table.schema, table.name)] = sa_table
 
             # SQLite cannot add foreign keys later; it does not enforce them during the load either.
@@ -623,6 +641,9 @@ def import_(
 
             progress(91, "Sleutels en indexen aanmaken")
             with engine.begin() as conn:
+                for sa_table, primary_key in primary_keys:
+                    sa_table.append_constraint(primary_key)
+                    conn.execute(AddConstraint(primary_key))
                 used = {t.name.lower() for t in sa_tables.values()}
                 for table in model.tables:
                     sa_table = sa_tables[(table.schema, table.name)]
