@@ -12,6 +12,7 @@ says which path each table took.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -47,8 +48,8 @@ from backups.fastbcp.targets import to_arrow, to_python
 
 # Failures of the database or of Arrow on the columnar path; the engine turns them into its Dutch messages.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (adbc.Error,)
-BATCH_BYTES = 1 << 20  # ADBC's batch size hint: ~1 MB of Arrow data per batch (memory stays flat)
-SQLITE_BATCH_ROWS = 10_000
+BATCH_BYTES = 1 << 19  # ADBC's batch size hint: ~512 KB of Arrow data per batch (memory stays flat)
+SQLITE_BATCH_ROWS = 5_000
 _D80 = Context(prec=80)
 
 # ------------------------------------------------------------------------------------------------ which path
@@ -510,6 +511,14 @@ class PostgresLoader:
             connection.close()
             database.close()
 
+    @staticmethod
+    def _copy(statement: Any, options: dict[str, str], batch: Any, n: int) -> int:
+        schema_capsule, array_capsule = batch.__arrow_c_array__()
+        statement.set_options(**options)
+        statement.bind(array_capsule, schema_capsule)
+        statement.execute_update()
+        return n
+
     def load(self, bacpac: BacpacReader, decoder: TableDecoder, sa_table: sa.Table, beat: Callable[[int], None]) -> int:
         """The table's rows, window by window. Raises UnsupportedColumn (nothing committed) when the data holds
         something the decoder leaves to the row path."""
@@ -525,28 +534,38 @@ class PostgresLoader:
             self._adbc = adbc_connect(self.location)
             self._adbc[1].set_autocommit(False)
         connection = self._adbc[1]
-        count = 0
-        try:
+        count = done_bytes = 0
+        # The server copies one window while this thread decodes the next (ADBC's execute releases the GIL):
+        # at most one window in flight, and progress is reported from this thread (Django's connection is
+        # per thread).
+        pending: concurrent.futures.Future[int] | None = None
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bacpac-copy") as copier:
             statement = adbc.AdbcStatement(connection)
             try:
-                for values, consumed in decoder.batches(bacpac):
-                    arrays = [to_arrow(c, v, k) for c, v, k in zip(columns, values, kinds, strict=True)]
-                    n = len(values[0].valid)
-                    batch = na.c_array_from_buffers(struct, n, [None], children=arrays)
-                    schema_capsule, array_capsule = batch.__arrow_c_array__()
-                    statement.set_options(**options)
-                    statement.bind(array_capsule, schema_capsule)
-                    statement.execute_update()
-                    count += n
-                    beat(consumed)
-            finally:
-                statement.close()
-            connection.commit()
-        except BaseException:
-            # A cut connection cannot roll back either; the error that cut it is the one to report.
-            with contextlib.suppress(adbc.Error):
-                connection.rollback()
-            raise
+                try:
+                    for values, consumed in decoder.batches(bacpac):
+                        arrays = [to_arrow(c, v, k) for c, v, k in zip(columns, values, kinds, strict=True)]
+                        n = len(values[0].valid)
+                        batch = na.c_array_from_buffers(struct, n, [None], children=arrays)
+                        if pending is not None:
+                            count += pending.result()
+                            beat(done_bytes)
+                        pending = copier.submit(self._copy, statement, options, batch, n)
+                        done_bytes = consumed
+                    if pending is not None:
+                        count += pending.result()
+                        beat(done_bytes)
+                        pending = None
+                finally:
+                    if pending is not None:
+                        concurrent.futures.wait([pending])
+                    statement.close()
+                connection.commit()
+            except BaseException:
+                # A cut connection cannot roll back either; the error that cut it is the one to report.
+                with contextlib.suppress(adbc.Error):
+                    connection.rollback()
+                raise
         return count
 
 

@@ -36,8 +36,8 @@ from .columns import (
     import_supported,
 )
 
-WINDOW_BYTES = 1 << 20  # rows decoded at a time: bounded by bytes, so memory stays flat for any row size
-CHUNK_BYTES = 4 << 20
+WINDOW_BYTES = 1 << 19  # rows decoded at a time: bounded by bytes, so memory stays flat for any row size
+CHUNK_BYTES = 1 << 20  # inflated at a time (a row longer than this is read whole)
 _DT_1900_DAYS = 693_595  # 1900-01-01 counted from 0001-01-01
 
 
