@@ -128,8 +128,10 @@ def _none_where(values: list[Any], valid: np.ndarray) -> list[Any]:
 
 
 def _iso(micro: np.ndarray, sep: str) -> list[str]:
-    text = np.datetime_as_string(micro.astype("datetime64[us]"), unit="us").tolist()
-    return [s[:10] + sep + s[11:] for s in text] if sep != "T" else text
+    text = np.datetime_as_string(micro.astype("datetime64[us]"), unit="us")
+    if sep != "T":
+        text = np.char.replace(text, "T", sep)  # the only T in 'YYYY-MM-DDTHH:MM:SS.ffffff'
+    return text.tolist()
 
 
 def to_python(column: Column, values: Values) -> list[Any]:
@@ -183,14 +185,13 @@ def _decimal_texts(values: Decimals, scale: int) -> list[str]:
     out: list[str] = []
     small = (values.hi == 0) & (values.lo < np.uint64(1 << 62))
     if scale <= 6 and small.all():
-        magnitudes = values.lo.tolist()
-        signs = values.negative.tolist()
-        if scale == 0:
-            return [f"-{m}" if s else str(m) for m, s in zip(magnitudes, signs, strict=True)]
-        unit = 10**scale
-        for m, s in zip(magnitudes, signs, strict=True):
-            q, r = divmod(m, unit)
-            out.append(f"{'-' if s else ''}{q}.{r:0{scale}d}")
+        # Whole part and fraction in numpy, the text by str.format mapped in C (no Python frame per value).
+        unit = np.uint64(10**scale)
+        whole, fraction = (values.lo // unit).tolist(), (values.lo % unit).tolist()
+        positive = "{}" if scale == 0 else f"{{}}.{{:0{scale}d}}"
+        out = list(map(positive.format, whole, fraction))
+        for i in np.flatnonzero(values.negative).tolist():
+            out[i] = "-" + out[i]
         return out
     for lo, hi, s in zip(values.lo.tolist(), values.hi.tolist(), values.negative.tolist(), strict=True):
         d = Decimal((hi << 64) | lo).scaleb(-scale, _D80)

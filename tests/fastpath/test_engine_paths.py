@@ -14,7 +14,7 @@ import pytest
 
 from administrations import bookkeeping
 from administrations.databases import DatabaseLocation, database_connect, database_create
-from backups.bacpac import Column, Model, Table, open_bacpac, write_bacpac
+from backups.bacpac import Column, CorruptData, Model, Table, open_bacpac, write_bacpac
 from backups.engines import native
 from backups.engines.base import EngineError
 from tests.backups.helpers import bookkeeping_database, sample_files, table_checksums
@@ -373,3 +373,26 @@ def test_a_database_failure_on_either_import_path_keeps_the_dutch_message(
 
     assert failure.value.user_message.startswith("De back-up kon niet in de nieuwe administratie worden gezet")
     assert "naam" in failure.value.detail
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columnar", "rows"])
+def test_a_damaged_deflate_stream_is_refused_alike_on_both_import_paths(tmp_path, columnar: bool) -> None:
+    """The columnar path inflates with ISA-L, the row path with zlib: a part whose compressed bytes are damaged
+    is refused by both as corrupt data, never loaded as something else."""
+    source = bookkeeping_database(_sqlite(tmp_path, "bron"), lines=2000)
+    good = tmp_path / "goed.bacpac"
+    native.export(location=source, target=good, database_name="x")
+    damaged = tmp_path / "beschadigd.bacpac"
+    with zipfile.ZipFile(good) as z:
+        member = z.getinfo("Data/dbo.journaalregels/TableData-000-00000.BCP")
+        assert member.compress_type == zipfile.ZIP_DEFLATED
+        start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    raw = bytearray(good.read_bytes())
+    middle = start + member.compress_size // 2
+    raw[middle : middle + 64] = bytes(64)
+    damaged.write_bytes(bytes(raw))
+    target = _sqlite(tmp_path, "doel")
+    database_create(target)
+
+    with pytest.raises(CorruptData):
+        native.import_(source=damaged, location=target, columnar=columnar)
