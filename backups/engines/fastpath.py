@@ -49,7 +49,7 @@ from backups.fastbcp.targets import to_arrow, to_python
 # Failures of the database or of Arrow on the columnar path; the engine turns them into its Dutch messages.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (adbc.Error,)
 BATCH_BYTES = 1 << 19  # ADBC's batch size hint: ~512 KB of Arrow data per batch (memory stays flat)
-SQLITE_BATCH_ROWS = 5_000
+SQLITE_BATCH_ROWS = 2_500
 _D80 = Context(prec=80)
 
 # ------------------------------------------------------------------------------------------------ which path
