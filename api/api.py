@@ -8,7 +8,7 @@ else answers 404. Every call is written to the audit trail with the token's name
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
@@ -242,7 +242,14 @@ BANKING_UNDERSTOOD = Query(
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    """The moment in UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 (and Python) allow up to ±23:59.
+    A moment outside the years 1 to 9999 once in UTC becomes that range's edge, where it compares the same."""
+    aware = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if aware.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------------------------------------ administrations

@@ -10,6 +10,7 @@ import errno
 import logging
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -242,8 +243,13 @@ def user_message_for(error: BaseException) -> str:
             "gewaarschuwd. Probeer het later opnieuw."
         )
     lost = ("terminating connection", "connection is lost", "server closed the connection", "consuming input failed")
+    # The columnar path's ADBC driver (loaded only by a job that used it; web processes never import it).
+    adbc = sys.modules.get("adbc_driver_manager")
+    operational: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+    if adbc is not None:
+        operational += (adbc.OperationalError,)
     if any(
-        (isinstance(e, psycopg.OperationalError) and any(text in str(e) for text in lost))
+        (isinstance(e, operational) and any(text in str(e) for text in lost))
         or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
         for e in causes
     ):

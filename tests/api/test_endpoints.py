@@ -201,6 +201,11 @@ def test_listing_back_ups_in_pages_and_with_filters(api, cast, make_token, uploa
     assert api("get", "/backups/?origin=upload", token).json()["items"][0]["id"] == uploaded.pk
     bad = api("get", "/backups/?created_after=gisteren&page=0", token)
     assert bad.status_code == 422 and set(bad.json()["errors"]) == {"created_after", "page"}
+    # Offsets PostgreSQL cannot store (beyond ±15:59) and moments at the edge of the years 1 to 9999.
+    far_west = api("get", "/backups/", token, data={"created_before": "1814-02-18T03:41:10-19:16"}).json()
+    assert far_west["count"] == 0
+    assert api("get", "/backups/", token, data={"created_after": "0001-01-01T00:00:00+23:00"}).json()["count"] == 5
+    assert api("get", "/backups/", token, data={"created_before": "9999-12-31T23:59:59-23:00"}).json()["count"] == 5
 
 
 def test_a_banking_administration_warns_before_a_back_up(api, cast, make_token, online) -> None:
