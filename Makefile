@@ -55,6 +55,7 @@ test: install-dev browser mdbtools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 	@if [ "$$CI" = "true" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		echo "== the suite again, with the portal database on PostgreSQL =="; \

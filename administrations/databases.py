@@ -22,20 +22,37 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from django.conf import settings
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from administrations.models import DatabaseEngine, Location, LoginMethod
+from portal.errors import PortalError
 
 if TYPE_CHECKING:
     from administrations.models import Administration, DatabaseServer
 
 
-class DatabaseError(Exception):
-    """A failure the user can act on; `user_message` is shown, the exception text is for logs."""
+# Where an administration lives and how its database is reached: the choices of Administration's fields, defined
+# here because this layer acts on them (administrations.models uses them, not the other way round).
+class Location(models.TextChoices):
+    ONLINE = "online", gettext_lazy("Online")
+    LOCAL = "local", gettext_lazy("Lokaal")
+    NETWORK = "network", gettext_lazy("Netwerk")
 
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(detail or user_message)
-        self.user_message = user_message
+
+class DatabaseEngine(models.TextChoices):
+    SQLITE = "sqlite", "SQLite"
+    POSTGRESQL = "postgresql", "PostgreSQL"
+    MSSQL = "mssql", "SQL Server"
+
+
+class LoginMethod(models.TextChoices):
+    WINDOWS = "windows", gettext_lazy("Windows-authenticatie")
+    SQL = "sql", gettext_lazy("SQL-authenticatie")
+
+
+class DatabaseError(PortalError):
+    """A database that cannot be made, reached, read or dropped."""
 
 
 class DatabaseExists(DatabaseError):
@@ -294,6 +311,21 @@ def _server_engine(location: DatabaseLocation) -> sa.Engine:
     return sa.create_engine(location.url(maintenance), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
 
 
+# What the drivers say when the server answered but refused the login (PostgreSQL, SQL Server via ODBC).
+_LOGIN_REFUSED = ("authentication failed", "login failed", "no password supplied", "password", 'role "')
+
+
+def connection_failure_message(driver_text: str) -> str:
+    """Tell an unreachable server apart from a refused login: the user fixes them in different places."""
+    text = driver_text.lower()
+    if any(marker in text for marker in _LOGIN_REFUSED):
+        return _(
+            "De databaseserver weigert de aanmelding. Controleer de gebruikersnaam en het wachtwoord, of de "
+            "Windows-gebruiker van de server."
+        )
+    return _("De databaseserver is niet bereikbaar. Controleer of de server aan staat en of de naam en poort kloppen.")
+
+
 @contextlib.contextmanager
 def _maintenance_connection(location: DatabaseLocation) -> Iterator[sa.Connection]:
     """An autocommit connection to the server's maintenance database; an unreachable server or a refused login
@@ -303,9 +335,10 @@ def _maintenance_connection(location: DatabaseLocation) -> Iterator[sa.Connectio
         with engine.connect() as conn:
             yield conn
     except sa.exc.OperationalError as error:
+        first_line = str(error.orig).splitlines()[0] if error.orig else ""
         raise DatabaseError(
-            _("De databaseserver is niet bereikbaar of weigert de aanmelding."),
-            f"{type(error).__name__} on {location.describe()}: {str(error.orig).splitlines()[0] if error.orig else ''}",
+            connection_failure_message(str(error.orig or error)),
+            f"{type(error).__name__} on {location.describe()}: {first_line}",
         ) from None
     finally:
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from administrations.databases import DatabaseEngine, Location, LoginMethod, location_of
 from administrations.permissions import Access, Action, Decision, roles_allowing
 
 if TYPE_CHECKING:
@@ -78,6 +80,12 @@ class Account(models.Model):
     def online_administration_count(self) -> int:
         return self.administrations.filter(location=Location.ONLINE).count()
 
+    def extra_online_cost(self) -> Decimal | None:
+        """The monthly price one more online administration adds, or None when it is still included (R17)."""
+        if self.online_administration_count() >= settings.INCLUDED_ONLINE_ADMINISTRATIONS:
+            return Decimal(settings.EXTRA_ONLINE_ADMINISTRATION_PRICE)
+        return None
+
 
 class Membership(models.Model):
     class Role(models.TextChoices):
@@ -141,23 +149,6 @@ def manages_account(user: AbstractBaseUser | AnonymousUser, account: Account | i
             user_id=user.pk, account_id=account_id, role__in=[Membership.Role.MAIN, Membership.Role.ADMINISTRATOR]
         ).exists()
     )
-
-
-class Location(models.TextChoices):
-    ONLINE = "online", _("Online")
-    LOCAL = "local", _("Lokaal")
-    NETWORK = "network", _("Netwerk")
-
-
-class DatabaseEngine(models.TextChoices):
-    SQLITE = "sqlite", "SQLite"
-    POSTGRESQL = "postgresql", "PostgreSQL"
-    MSSQL = "mssql", "SQL Server"
-
-
-class LoginMethod(models.TextChoices):
-    WINDOWS = "windows", _("Windows-verificatie")
-    SQL = "sql", _("SQL-verificatie")
 
 
 class DatabaseServer(models.Model):
@@ -300,8 +291,6 @@ class Administration(models.Model):
         return self.account.capabilities
 
     def database_location(self) -> DatabaseLocation:
-        from administrations.databases import location_of
-
         return location_of(self)
 
 
@@ -387,6 +376,7 @@ class BankConnection(models.Model):
         ACTIVE = "active", _("Actief")
         RELINK_NEEDED = "relink_needed", _("Opnieuw koppelen")
         REQUEST_NEEDED = "request_needed", _("Opnieuw aanvragen bij de bank")
+        REQUESTED = "requested", _("Aangevraagd")
         INACTIVE = "inactive", _("Niet actief")
 
     administration = models.ForeignKey(

@@ -1,17 +1,20 @@
-"""Multi-step work on administrations."""
+"""Multi-step work on administrations: where a new one goes (Target), making its database and row, removing a right."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from administrations import bookkeeping
 from administrations.databases import (
@@ -46,6 +49,31 @@ class Target:
     login_user: str = ""
     password: str = field(default="", repr=False)
 
+    def to_params(self) -> dict[str, object]:
+        """What a job keeps of the target (never the password: that travels encrypted in the job's secret)."""
+        return {
+            "location": self.location,
+            "local_path": self.local_path,
+            "server_id": self.server.pk if self.server else None,
+            "database_name": self.database_name,
+            "login_method": self.login_method,
+            "login_user": self.login_user,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], *, account: Account, password: str = "") -> Target:
+        """The target `to_params` wrote; a server only when it is still one of `account`'s."""
+        server_id = params.get("server_id")
+        return cls(
+            location=params["location"],
+            local_path=params.get("local_path", ""),
+            server=DatabaseServer.objects.filter(pk=server_id, account=account).first() if server_id else None,
+            database_name=params.get("database_name", ""),
+            login_method=params.get("login_method", ""),
+            login_user=params.get("login_user", ""),
+            password=password,
+        )
+
     def database_location(self) -> DatabaseLocation:
         if self.location == Location.ONLINE:
             return online_location(self.database_name or None)
@@ -62,47 +90,45 @@ class Target:
         )
 
 
-def administration_create(
+NAME_TAKEN = gettext_noop(
+    "Er bestaat al een administratie met de naam ‘%(name)s’. Terugzetten maakt altijd een nieuwe administratie: "
+    "kies een andere naam. Er is niets overschreven."
+)
+
+
+def name_taken_message(account: Account, name: str) -> str | None:
+    """Why `name` cannot be the name of a new administration in `account` (R12: never an existing one), or None."""
+    if Administration.objects.filter(account=account, name=name).exists():
+        return _(NAME_TAKEN) % {"name": name}
+    return None
+
+
+@contextlib.contextmanager
+def new_database(target: Target) -> Iterator[DatabaseLocation]:
+    """A new, empty database for `target` (an existing one is refused); dropped again if the block fails."""
+    db = target.database_location()
+    database_create(db)
+    try:
+        yield db
+    except BaseException:
+        database_drop(db)
+        raise
+
+
+def administration_row(
     *,
     account: Account,
     name: str,
     target: Target,
+    db: DatabaseLocation,
     created_by: User | None = None,
-    with_schema: bool = True,
-    populate: Callable[[sa.Engine], object] | None = None,
-    load: Callable[[DatabaseLocation], object] | None = None,
-    database_made: Callable[[], object] | None = None,
     restored_from: Backup | None = None,
-    row_made: Callable[[Administration], object] | None = None,
 ) -> Administration:
-    """Create a new administration database and its row. Nothing existing is reused: a name that is taken, or a
-    database that exists, is refused; a failure half-way removes the database made here.
-
-    Hooks, in order: `database_made` right after the new empty database exists (jobs record that it is theirs to
-    clean up); `populate` fills it through an engine, `load` through its location (the back-up engines open their
-    own connections); `row_made` runs in the row's transaction, so its failure undoes everything."""
-    if Administration.objects.filter(account=account, name=name).exists():
-        raise DatabaseError(
-            _("Er bestaat al een administratie met de naam ‘%(name)s’.") % {"name": name}, f"name taken: {name}"
-        )
-    db = target.database_location()
-    database_create(db)
+    """The row of a new administration whose database `db` is ready. A name taken meanwhile is refused (the
+    database constraint decides), so a caller inside `new_database` loses nothing and leaves nothing."""
     try:
-        if database_made:
-            database_made()
-        if with_schema or populate:
-            engine = database_connect(db)
-            try:
-                if with_schema:
-                    bookkeeping.create_schema(engine)
-                if populate:
-                    populate(engine)
-            finally:
-                engine.dispose()
-        if load:
-            load(db)
         with transaction.atomic():
-            administration = Administration.objects.create(
+            return Administration.objects.create(
                 account=account,
                 name=name,
                 location=target.location,
@@ -114,20 +140,40 @@ def administration_create(
                 created_by=created_by,
                 restored_from=restored_from,
             )
-            if row_made:
-                row_made(administration)
-            return administration
     except IntegrityError:
-        # Taken by someone else while the database was being filled.
-        database_drop(db)
-        raise DatabaseError(
-            _("Er bestaat inmiddels al een administratie met de naam ‘%(name)s’. Er is niets overschreven.")
-            % {"name": name},
-            f"name taken during creation: {name}",
-        ) from None
-    except BaseException:
-        database_drop(db)
-        raise
+        raise DatabaseError(_(NAME_TAKEN) % {"name": name}, f"name taken during creation: {name}") from None
+
+
+def administration_create(
+    *,
+    account: Account,
+    name: str,
+    target: Target,
+    created_by: User | None = None,
+    with_schema: bool = True,
+    populate: Callable[[sa.Engine], object] | None = None,
+) -> Administration:
+    """A new administration with the bookkeeping schema (and what `populate` puts in it), as the demo and the tests
+    make them. Restores and imports use `new_database` and `administration_row` themselves."""
+    refused = name_taken_message(account, name)
+    if refused:
+        raise DatabaseError(refused, f"name taken: {name}")
+    with new_database(target) as db:
+        if with_schema or populate:
+            engine = database_connect(db)
+            try:
+                if with_schema:
+                    bookkeeping.create_schema(engine)
+                if populate:
+                    populate(engine)
+            finally:
+                engine.dispose()
+        return administration_row(account=account, name=name, target=target, db=db, created_by=created_by)
+
+
+# Sent inside the removal's transaction, just before a right goes; whatever a receiver raises stops the removal.
+# Back-ups listen: a firm keeps a back-up up to that moment (backups.services.firm_backup_on_revoke).
+right_removing = Signal()
 
 
 def firm_revoke_backup_applies(right: Right) -> bool:
@@ -142,20 +188,8 @@ def firm_revoke_backup_applies(right: Right) -> bool:
     )
 
 
-def right_remove(*, right: Right, user: User | None) -> object | None:
-    """Remove a right; for a firm's long-standing right on an online administration, first start the automatic
-    back-up into the firm's overview. Returns that back-up's job, if any."""
-    from backups.models import Backup
-    from backups.services import backup_create
-
-    job = None
+def right_remove(*, right: Right, user: User | None) -> None:
+    """Remove a right, from the Rechten page or from an aftercare to-do alike."""
     with transaction.atomic():
-        if firm_revoke_backup_applies(right):
-            job = backup_create(
-                administration=right.administration,
-                user=user,
-                origin=Backup.Origin.AUTOMATIC_ON_REVOKE,
-                account=right.firm,
-            )
+        right_removing.send(sender=Right, right=right, user=user)
         right.delete()
-    return job

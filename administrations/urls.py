@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from administrations import mdb_views, views
+from administrations import views
+from backups.views import mdb_import_view
 
 app_name = "administrations"
 urlpatterns = [
@@ -12,5 +13,5 @@ urlpatterns = [
     path("<int:pk>/rechten/<int:right_pk>/verwijderen/", views.right_remove_view, name="right_remove"),
     path("<int:pk>/rechten/<int:right_pk>/<slug:action>/", views.right_change, name="right_change"),
     path("kantoor/", views.firm_dashboard, name="firm_dashboard"),
-    path("bestaande-toevoegen/", mdb_views.mdb_import_view, name="mdb_import"),
+    path("bestaande-toevoegen/", mdb_import_view, name="mdb_import"),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,12 +14,13 @@ from administrations.models import Administration, Right, account_of, firm_of
 from administrations.permissions import Action, access_for, refuse
 from administrations.services import firm_revoke_backup_applies, right_remove
 from backups.models import Backup
-from backups.services import BackupRefused
 from portal import audit
+from portal.errors import PortalError
+from portal.http import FORM_REFUSED, PortalRequest
 from portal.models import AuditEvent
 
 
-def get_administration_or_404(request: HttpRequest, pk: int) -> Administration:
+def get_administration_or_404(request: PortalRequest, pk: int) -> Administration:
     """The one way views find an administration: through the access rule; anything else is a 404."""
     queryset = Administration.objects.visible_to(request.user).select_related("account", "server")
     return get_object_or_404(queryset, pk=pk)
@@ -27,14 +28,14 @@ def get_administration_or_404(request: HttpRequest, pk: int) -> Administration:
 
 @login_required
 @require_GET
-def administration_list(request: HttpRequest) -> HttpResponse:
+def administration_list(request: PortalRequest) -> HttpResponse:
     administrations = (
         Administration.objects.visible_to(request.user)
         .select_related("account")
         .annotate(open_aftercare=Count("aftercare_items", filter=Q(aftercare_items__status="open")))
         .order_by("account__name", "name")
     )
-    memberships = list(request.user.memberships.values_list("account_id", "role"))  # type: ignore[union-attr]
+    memberships = list(request.user.memberships.values_list("account_id", "role"))
     own_account_ids = {account_id for account_id, _ in memberships}
     account = account_of(request.user)
     return render(
@@ -50,7 +51,7 @@ def administration_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def administration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def administration_detail(request: PortalRequest, pk: int) -> HttpResponse:
     administration = get_administration_or_404(request, pk)
     manages = access_for(request).allows(administration, Action.RIGHTS_MANAGE)
     context = {
@@ -61,14 +62,12 @@ def administration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "api_connections": administration.api_connections.all(),
     }
     if access_for(request).allows(administration, Action.AFTERCARE_RESOLVE):
-        from aftercare.views import panel_context
-
-        context["aftercare"] = panel_context(administration)
+        context["resolves_aftercare"] = True
         context["events"] = AuditEvent.objects.filter(administration=administration)[:20]
     return render(request, "administrations/administration_detail.html", context)
 
 
-def get_managed_administration_or_404(request: HttpRequest, pk: int) -> Administration | HttpResponse:
+def get_managed_administration_or_404(request: PortalRequest, pk: int) -> Administration | HttpResponse:
     """Rights are managed by whom the permission table says (the main user and administrators of the owning
     account); someone who sees the administration but may not manage its rights is told so (403)."""
     administration = get_administration_or_404(request, pk)
@@ -79,16 +78,16 @@ def get_managed_administration_or_404(request: HttpRequest, pk: int) -> Administ
 
 
 def _rights_page(
-    request: HttpRequest, administration: Administration, form: RightForm, status: int = 200
+    request: PortalRequest, administration: Administration, form: RightForm, status: int = 200
 ) -> HttpResponse:
     rights = administration.rights.select_related("user", "firm").order_by("grantee_kind", "pk")
-    template = "administrations/partials/_rights.html" if request.htmx else "administrations/right_list.html"  # type: ignore[attr-defined]
+    template = "administrations/partials/_rights.html" if request.htmx else "administrations/right_list.html"
     return render(request, template, {"administration": administration, "rights": rights, "form": form}, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def right_list(request: HttpRequest, pk: int) -> HttpResponse:
+def right_list(request: PortalRequest, pk: int) -> HttpResponse:
     """Administratie → Rechten: list, add."""
     administration = get_managed_administration_or_404(request, pk)
     if isinstance(administration, HttpResponse):
@@ -96,13 +95,13 @@ def right_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = RightForm(request.POST or None, administration=administration)
     if request.method == "POST":
         if not form.is_valid():
-            return _rights_page(request, administration, form, status=400)
+            return _rights_page(request, administration, form, status=FORM_REFUSED)
         grantee = form.cleaned_data["grantee"]
         right = Right.objects.create(
             administration=administration,
             grantee_kind=form.cleaned_data["grantee_kind"],
             role=form.cleaned_data["role"],
-            granted_by=request.user,  # type: ignore[misc]
+            granted_by=request.user,
             **grantee,
         )
         audit.record(request, AuditEvent.Action.RIGHT_GIVEN, administration=administration, target=str(right.grantee))
@@ -113,7 +112,7 @@ def right_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def right_change(request: HttpRequest, pk: int, right_pk: int, action: str) -> HttpResponse:
+def right_change(request: PortalRequest, pk: int, right_pk: int, action: str) -> HttpResponse:
     """Block or unblock a right; it takes effect on access at once."""
     administration = get_managed_administration_or_404(request, pk)
     if isinstance(administration, HttpResponse):
@@ -130,7 +129,7 @@ def right_change(request: HttpRequest, pk: int, right_pk: int, action: str) -> H
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def right_remove_view(request: HttpRequest, pk: int, right_pk: int) -> HttpResponse:
+def right_remove_view(request: PortalRequest, pk: int, right_pk: int) -> HttpResponse:
     """Remove a right after confirmation. For a firm, the page says first whether the firm gets an automatic
     back-up up to this moment (and the removal starts it)."""
     administration = get_managed_administration_or_404(request, pk)
@@ -140,8 +139,8 @@ def right_remove_view(request: HttpRequest, pk: int, right_pk: int) -> HttpRespo
     backs_up = firm_revoke_backup_applies(right)
     if request.method == "POST":
         try:
-            right_remove(right=right, user=request.user)  # type: ignore[arg-type]
-        except BackupRefused as refused:
+            right_remove(right=right, user=request.user)
+        except PortalError as refused:
             messages.error(request, refused.user_message)
         else:
             audit.record(
@@ -165,7 +164,7 @@ def right_remove_view(request: HttpRequest, pk: int, right_pk: int) -> HttpRespo
 
 @login_required
 @require_GET
-def firm_dashboard(request: HttpRequest) -> HttpResponse:
+def firm_dashboard(request: PortalRequest) -> HttpResponse:
     """Kantoor: the firm's client administrations (unblocked rights), grouped by client, with the last back-up the
     firm made of each. A constant number of queries whatever the number of clients."""
     firm = firm_of(request.user)
@@ -182,4 +181,16 @@ def firm_dashboard(request: HttpRequest) -> HttpResponse:
         )
         .order_by("account__name", "name")
     )
-    return render(request, "administrations/firm_dashboard.html", {"firm": firm, "administrations": administrations})
+    # Clients that blocked the firm are named, so a missing client is explained rather than silently absent.
+    blocked = (
+        Administration.objects.filter(rights__firm=firm, rights__access_blocked=True)
+        .exclude(account=firm)
+        .exclude(pk__in=administrations.values("pk"))
+        .select_related("account")
+        .order_by("account__name", "name")
+    )
+    return render(
+        request,
+        "administrations/firm_dashboard.html",
+        {"firm": firm, "administrations": administrations, "blocked": blocked},
+    )

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from administrations.models import Administration, ApiConnection, BankConnection, Right
+from administrations.models import Administration, ApiConnection, Bank, BankConnection, Right
 
 
 class AftercareItemQuerySet(models.QuerySet["AftercareItem"]):
@@ -33,7 +33,10 @@ class AftercareItem(models.Model):
     )
     kind = models.CharField(_("soort"), max_length=20, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    # The Dutch heading as it was drafted (for support's search and the audit trail); pages show `heading`, put
+    # into words from the kind and these parameters in the reader's language.
     title = models.CharField(_("taak"), max_length=300)
+    title_params = models.JSONField(_("parameters van de taak"), default=dict, blank=True)
     # What the item is about; the objects may be gone by the time someone looks (e.g. a removed right).
     right = models.ForeignKey(
         Right, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("recht")
@@ -89,3 +92,32 @@ class AftercareItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def heading(self) -> str:
+        """The heading in the active language. Choice values (kind of grantee, bank) become their label now."""
+        params = dict(self.title_params or {})
+        if not params:
+            return self.title  # drafted before headings had parameters
+        if "kind" in params:
+            params["kind"] = Right.Grantee(params["kind"]).label if params["kind"] in Right.Grantee.values else ""
+        if "bank" in params:
+            params["bank"] = Bank(params["bank"]).label if params["bank"] in Bank.values else params["bank"]
+        if "iban" in params:
+            params["iban"] = iban_grouped(params["iban"])
+        return str(HEADINGS[AftercareItem.Kind(self.kind)]) % params
+
+
+def iban_grouped(value: str) -> str:
+    text = "".join(str(value or "").split()).upper()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+HEADINGS = {
+    AftercareItem.Kind.RIGHT: _("Rechten nalopen: %(grantee)s (%(kind)s)"),
+    AftercareItem.Kind.API_CONNECTION: _("Nieuwe API-sleutel voor %(partner)s"),
+    AftercareItem.Kind.BANK_SUPPORT: _("SnelStart Bankieren %(iban)s: neem contact op met de klantenservice"),
+    AftercareItem.Kind.BANK_RELINK: _("%(bank)s %(iban)s opnieuw koppelen"),
+    AftercareItem.Kind.BANK_REQUEST: _("%(bank)s %(iban)s opnieuw aanvragen via de website van de bank"),
+    AftercareItem.Kind.MAILBOX: _("Mailbox %(address)s opnieuw instellen"),
+}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from administrations.models import (
@@ -23,7 +25,10 @@ from administrations.models import (
     Right,
 )
 from aftercare.models import AftercareItem
-from backups.models import Backup
+from portal.errors import PortalError
+
+if TYPE_CHECKING:
+    from backups.models import Backup
 
 # Sent with `administration` when the last open item of its to-do list is resolved; webhooks listen to it.
 aftercare_completed = Signal()
@@ -32,10 +37,8 @@ RELINK_BANKS = {Bank.ABN_AMRO, Bank.KNAB}
 REQUEST_BANKS = {Bank.ING, Bank.TRIODOS, Bank.RABOBANK, Bank.OTHER}
 
 
-class AftercareError(Exception):
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+class AftercareError(PortalError):
+    """An aftercare step that cannot be done (yet)."""
 
 
 def _rights_of_account(account: Account) -> list[dict[str, Any]]:
@@ -53,37 +56,49 @@ def _rights_of_account(account: Account) -> list[dict[str, Any]]:
     return rights
 
 
+# One to-do as drafted: its kind, the parameters of its heading, and the rows it links to.
+Draft = tuple[str, dict[str, str], dict[str, Any]]
+
+
 def aftercare_draft(*, administration: Administration, backup: Backup | None) -> list[AftercareItem]:
     """Draft the to-do list of a restored administration from the back-up's snapshot of its source (or, for an
-    uploaded file, from what the owning account has). Rights come back blocked, so nobody sees the copy before
-    the owner decides (R20)."""
+    uploaded file, from what the owning account has): rights (R20), API connections (R21), banks (R22), the
+    mailbox (R23), in that order (R24)."""
     snapshot = (backup.snapshot if backup is not None else None) or {}
+    # A snapshot says exactly who had rights (possibly nobody); without one, ask the account.
+    rights = snapshot.get("rights", []) if snapshot else _rights_of_account(administration.account)
+    drafts = [
+        *_draft_rights(administration, rights),
+        *_draft_api_connections(administration, snapshot.get("api_connections", [])),
+        *_draft_banks(administration, snapshot.get("bank_connections", [])),
+        *_draft_mailbox(administration, snapshot.get("mailbox")),
+    ]
+    items = []
+    for position, (kind, params, links) in enumerate(drafts):
+        item = AftercareItem(administration=administration, kind=kind, title_params=params, position=position, **links)
+        with translation.override(settings.LANGUAGE_CODE):
+            item.title = item.heading[:300]  # Dutch, for support's search and the audit trail
+        items.append(item)
+    return AftercareItem.objects.bulk_create(items)
+
+
+def _draft_rights(administration: Administration, rights: list[dict[str, Any]]) -> Iterator[Draft]:
+    """Every right comes back blocked, so nobody sees the copy before the owner decides (R20). The account's main
+    users need none; a firm or user that is gone is left out."""
     main_users = set(
         Membership.objects.filter(account=administration.account, role=Membership.Role.MAIN).values_list(
             "user_id", flat=True
         )
     )
-    items: list[AftercareItem] = []
-
-    def add(kind: str, title: str, **links: Any) -> None:
-        items.append(AftercareItem(administration=administration, kind=kind, title=title, position=len(items), **links))
-
     User = get_user_model()
-    # A snapshot says exactly who had rights (possibly nobody); without one, ask the account.
-    rights = snapshot.get("rights", []) if snapshot else _rights_of_account(administration.account)
     for data in rights:
+        defaults = {"role": data.get("role") or Right.Role.BOOKKEEPING, "access_blocked": True}
         if data.get("firm_id"):
             firm = Account.objects.filter(pk=data["firm_id"], package=Package.ACCOUNTANT).first()
             if firm is None:
                 continue
             right, _created = Right.objects.get_or_create(
-                administration=administration,
-                firm=firm,
-                defaults={
-                    "grantee_kind": Right.Grantee.FIRM,
-                    "role": data.get("role") or Right.Role.BOOKKEEPING,
-                    "access_blocked": True,
-                },
+                administration=administration, firm=firm, defaults={"grantee_kind": Right.Grantee.FIRM, **defaults}
             )
             grantee = firm.name
         else:
@@ -91,66 +106,48 @@ def aftercare_draft(*, administration: Administration, backup: Backup | None) ->
             if user is None or user.pk in main_users:
                 continue
             right, _created = Right.objects.get_or_create(
-                administration=administration,
-                user=user,
-                defaults={
-                    "grantee_kind": data["grantee_kind"],
-                    "role": data.get("role") or Right.Role.BOOKKEEPING,
-                    "access_blocked": True,
-                },
+                administration=administration, user=user, defaults={"grantee_kind": data["grantee_kind"], **defaults}
             )
             grantee = user.get_full_name() or user.username
-        add(
-            AftercareItem.Kind.RIGHT,
-            _("Rechten nalopen: %(grantee)s (%(kind)s)")
-            % {"grantee": grantee, "kind": right.get_grantee_kind_display()},
-            right=right,
-        )
+        yield AftercareItem.Kind.RIGHT, {"grantee": str(grantee), "kind": right.grantee_kind}, {"right": right}
 
-    for data in snapshot.get("api_connections", []):
+
+def _draft_api_connections(administration: Administration, connections: list[dict[str, Any]]) -> Iterator[Draft]:
+    """Each API connection needs a new key for the new administration (R21)."""
+    for data in connections:
         api_connection = ApiConnection.objects.create(
             administration=administration, partner=data["partner"], status=ApiConnection.Status.KEY_NEEDED
         )
-        add(
-            AftercareItem.Kind.API_CONNECTION,
-            _("Nieuwe API-sleutel voor %(partner)s") % {"partner": data["partner"]},
-            api_connection=api_connection,
-        )
+        yield AftercareItem.Kind.API_CONNECTION, {"partner": data["partner"]}, {"api_connection": api_connection}
 
-    for data in snapshot.get("bank_connections", []):
+
+def _draft_banks(administration: Administration, connections: list[dict[str, Any]]) -> Iterator[Draft]:
+    """Bank links (R22): ABN AMRO and Knab are linked again from here, the others are requested at the bank,
+    SnelStart Bankieren goes through support."""
+    for data in connections:
         bank, iban = data["bank"], data["iban"]
-        label = Bank(bank).label
         if bank == Bank.SNELSTART_BANKIEREN:
-            add(
-                AftercareItem.Kind.BANK_SUPPORT,
-                _("SnelStart Bankieren %(iban)s: neem contact op met de klantenservice") % {"iban": iban},
-            )
+            yield AftercareItem.Kind.BANK_SUPPORT, {"iban": iban}, {}
             continue
-        status = BankConnection.Status.RELINK_NEEDED if bank in RELINK_BANKS else BankConnection.Status.REQUEST_NEEDED
+        relink = bank in RELINK_BANKS
+        status = BankConnection.Status.RELINK_NEEDED if relink else BankConnection.Status.REQUEST_NEEDED
         connection = BankConnection.objects.create(administration=administration, bank=bank, iban=iban, status=status)
-        if bank in RELINK_BANKS:
-            add(
-                AftercareItem.Kind.BANK_RELINK,
-                _("%(bank)s %(iban)s opnieuw koppelen") % {"bank": label, "iban": iban},
-                bank_connection=connection,
-                source_bank_connection=BankConnection.objects.filter(pk=data.get("id")).first(),
-            )
+        if relink:
+            source = BankConnection.objects.filter(pk=data["id"]).first() if data.get("id") else None
+            links = {"bank_connection": connection, "source_bank_connection": source}
+            yield AftercareItem.Kind.BANK_RELINK, {"bank": bank, "iban": iban}, links
         else:
-            add(
-                AftercareItem.Kind.BANK_REQUEST,
-                _("%(bank)s %(iban)s opnieuw aanvragen via de website van de bank") % {"bank": label, "iban": iban},
-                bank_connection=connection,
-            )
+            yield AftercareItem.Kind.BANK_REQUEST, {"bank": bank, "iban": iban}, {"bank_connection": connection}
 
-    mailbox = snapshot.get("mailbox")
-    if mailbox:
-        Mailbox.objects.update_or_create(
-            administration=administration,
-            defaults={"address": mailbox["address"], "status": Mailbox.Status.SETUP_NEEDED},
-        )
-        add(AftercareItem.Kind.MAILBOX, _("Mailbox %(address)s opnieuw instellen") % {"address": mailbox["address"]})
 
-    return AftercareItem.objects.bulk_create(items)
+def _draft_mailbox(administration: Administration, mailbox: dict[str, Any] | None) -> Iterator[Draft]:
+    """The mailbox is set up again for the new administration (R23)."""
+    if not mailbox:
+        return
+    Mailbox.objects.update_or_create(
+        administration=administration, defaults={"address": mailbox["address"], "status": Mailbox.Status.SETUP_NEEDED}
+    )
+    yield AftercareItem.Kind.MAILBOX, {"address": mailbox["address"]}, {}
 
 
 def _resolve(item: AftercareItem, user: User, status: str = AftercareItem.Status.DONE) -> None:
@@ -226,7 +223,8 @@ def bank_requested(*, item: AftercareItem, user: User) -> None:
     _require_open(item, AftercareItem.Kind.BANK_REQUEST)
     with transaction.atomic():
         if item.bank_connection is not None:
-            BankConnection.objects.filter(pk=item.bank_connection.pk).update(status=BankConnection.Status.ACTIVE)
+            # Requested, not active: the bank has not done anything yet (it confirms to support, who mark it active).
+            BankConnection.objects.filter(pk=item.bank_connection.pk).update(status=BankConnection.Status.REQUESTED)
         _resolve(item, user)
 
 
@@ -250,3 +248,40 @@ def item_dismiss(*, item: AftercareItem, user: User) -> None:
     if not item.is_open:
         raise AftercareError(_("Deze taak is al afgehandeld."))
     _resolve(item, user, AftercareItem.Status.DISMISSED)
+
+
+def bank_links_taken_over(administration: Administration) -> list[AftercareItem]:
+    """The ABN AMRO and Knab links this (restored) administration took over from its source with Koppel opnieuw."""
+    return list(
+        AftercareItem.objects.filter(
+            administration=administration,
+            kind=AftercareItem.Kind.BANK_RELINK,
+            status=AftercareItem.Status.DONE,
+            source_bank_connection__isnull=False,
+        ).select_related("source_bank_connection__administration", "bank_connection")
+    )
+
+
+def bank_links_hand_back(administration: Administration) -> list[BankConnection]:
+    """Deleting an administration that took over a bank link gives the link back to the administration it came
+    from (when that one still exists and no other administration took the IBAN since), so the bank's
+    transactions keep arriving somewhere."""
+    handed_back = []
+    for item in bank_links_taken_over(administration):
+        source = item.source_bank_connection
+        if source is None or source.status != BankConnection.Status.INACTIVE:
+            continue
+        taken_since = (
+            BankConnection.objects.filter(
+                administration__account=source.administration.account,
+                iban=source.iban,
+                status=BankConnection.Status.ACTIVE,
+            )
+            .exclude(administration=administration)
+            .exists()
+        )
+        if taken_since:
+            continue
+        BankConnection.objects.filter(pk=source.pk).update(status=BankConnection.Status.ACTIVE)
+        handed_back.append(source)
+    return handed_back

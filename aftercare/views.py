@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,6 +16,7 @@ from aftercare import services
 from aftercare.forms import MailboxForm
 from aftercare.models import AftercareItem
 from portal import audit
+from portal.http import FORM_REFUSED, PortalRequest
 from portal.models import AuditEvent
 
 
@@ -30,13 +32,13 @@ def panel_context(administration: Administration, **extra: object) -> dict[str, 
 
 @login_required
 @require_GET
-def aftercare_panel(request: HttpRequest, pk: int) -> HttpResponse:
+def aftercare_panel(request: PortalRequest, pk: int) -> HttpResponse:
     administration = get_administration_or_404(request, pk)
     decision = access_for(request).decide(administration, Action.AFTERCARE_RESOLVE)
     if not decision:
         return refuse(request, decision, back=reverse("administrations:detail", args=[administration.pk]))
     context = panel_context(administration)
-    template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
+    template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"
     return render(request, template, context)
 
 
@@ -58,7 +60,7 @@ ACTIONS = {
 
 @login_required
 @require_POST
-def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def aftercare_action(request: PortalRequest, pk: int, action: str) -> HttpResponse:
     item = get_object_or_404(AftercareItem.objects.select_related("administration"), pk=pk)
     administration = get_administration_or_404(request, item.administration_id)
     decision = access_for(request).decide(administration, Action.AFTERCARE_RESOLVE)
@@ -69,16 +71,16 @@ def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     target = item.title
     try:
         if action == "sleutel":
-            extra["new_key"] = services.api_key_generate(item=item, user=user)  # type: ignore[arg-type]
+            extra["new_key"] = services.api_key_generate(item=item, user=user)
             extra["new_key_item"] = item.pk
         elif action == "mailbox":
             form = MailboxForm(request.POST)
             if not form.is_valid():
                 extra["mailbox_error"] = form.errors["address"][0]
             else:
-                services.mailbox_setup(item=item, user=user, address=form.cleaned_data["address"])  # type: ignore[arg-type]
+                services.mailbox_setup(item=item, user=user, address=form.cleaned_data["address"])
         elif action in ACTIONS:
-            ACTIONS[action](item=item, user=user)  # type: ignore[operator,arg-type]
+            ACTIONS[action](item=item, user=user)
         else:
             raise Http404
     except services.AftercareError as error:
@@ -87,9 +89,33 @@ def aftercare_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         event = AUDITED.get(action)
         if event and "mailbox_error" not in extra:
             audit.record(request, event, administration=administration, target=target)
-    if request.htmx or extra:  # type: ignore[attr-defined]
-        # The key is shown once, in this answer only; a plain form post shows it on the page it renders.
-        template = "aftercare/partials/_panel.html" if request.htmx else "aftercare/aftercare_list.html"  # type: ignore[attr-defined]
-        status = 400 if "error" in extra or "mailbox_error" in extra else 200
-        return render(request, template, panel_context(administration, **extra), status=status)
+    status = FORM_REFUSED if "error" in extra or "mailbox_error" in extra else 200
+    if request.htmx:
+        # The key is shown once, in this answer only. On the administration's page the Rechten and Koppelingen
+        # cards change with the action: they come along as out-of-band swaps, so the page never contradicts itself.
+        html = render_to_string("aftercare/partials/_panel.html", panel_context(administration, **extra), request)
+        if request.htmx.current_url_abs_path == reverse("administrations:detail", args=[administration.pk]):
+            html += render_to_string(
+                "administrations/partials/_rights_card.html",
+                {
+                    "administration": administration,
+                    "rights": administration.rights.select_related("user", "firm"),
+                    "oob": True,
+                },
+                request,
+            )
+            html += render_to_string(
+                "administrations/partials/_connections_card.html",
+                {
+                    "administration": Administration.objects.select_related("mailbox").get(pk=administration.pk),
+                    "bank_connections": administration.bank_connections.all(),
+                    "api_connections": administration.api_connections.all(),
+                    "oob": True,
+                },
+                request,
+            )
+        return HttpResponse(html, status=status)
+    if extra:
+        # A plain form post shows the key (or the refusal) on the page it renders.
+        return render(request, "aftercare/aftercare_list.html", panel_context(administration, **extra), status=status)
     return redirect("aftercare:panel", pk=administration.pk)

@@ -8,10 +8,10 @@ else answers 404. Every call is written to the audit trail with the token's name
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,18 +31,21 @@ from api.auth import TokenAuth, require_scope
 from api.errors import ApiError, not_found, refused
 from api.idempotency import run_once
 from api.models import ApiToken, Scope
+from backups.downloads import stored_file_complete, stream_backup
 from backups.forms import RestoreForm, UploadForm
 from backups.models import Backup, Job
+from backups.restores import restore_start
 from backups.services import (
     BackupRefused,
+    acting_account,
     backup_create,
     backup_delete,
-    restore_start,
     upload_staging_folder,
     upload_start,
 )
-from backups.views import acting_account, stage_upload, stored_file_complete, stream_backup
+from backups.uploads import stage_upload
 from portal import audit
+from portal.http import PortalRequest
 from portal.models import AuditEvent
 
 # Database ids: positive and within a 64-bit integer, so no id a client sends can overflow the database's type.
@@ -68,7 +71,7 @@ api = NinjaAPI(
 # ------------------------------------------------------------------------------------------------ errors
 
 
-def _error(request: HttpRequest, error: ApiError) -> HttpResponse:
+def _error(request: PortalRequest, error: ApiError) -> HttpResponse:
     response = api.create_response(request, error.body(), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
@@ -76,12 +79,12 @@ def _error(request: HttpRequest, error: ApiError) -> HttpResponse:
 
 
 @api.exception_handler(ApiError)
-def _api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
+def _api_error(request: PortalRequest, error: ApiError) -> HttpResponse:
     return _error(request, error)
 
 
 @api.exception_handler(NinjaValidationError)
-def _validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
+def _validation_error(request: PortalRequest, error: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for item in error.errors:
         location = ".".join(
@@ -92,7 +95,7 @@ def _validation_error(request: HttpRequest, error: NinjaValidationError) -> Http
 
 
 @api.exception_handler(AuthenticationError)
-def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+def _authentication_error(request: PortalRequest, error: AuthenticationError) -> HttpResponse:
     return _error(
         request,
         ApiError(401, "not_authenticated", _("Stuur een API-sleutel in de header Authorization: Bearer <sleutel>.")),
@@ -100,12 +103,12 @@ def _authentication_error(request: HttpRequest, error: AuthenticationError) -> H
 
 
 @api.exception_handler(Http404)
-def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+def _not_found(request: PortalRequest, error: Http404) -> HttpResponse:
     return _error(request, not_found())
 
 
 @api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+def _http_error(request: PortalRequest, error: HttpError) -> HttpResponse:
     code = {400: "bad_request", 405: "method_not_allowed", 413: "too_large"}.get(error.status_code, "error")
     return _error(request, ApiError(error.status_code, code, _("Het verzoek klopt niet.")))
 
@@ -113,11 +116,11 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _token(request: HttpRequest) -> ApiToken:
+def _token(request: PortalRequest) -> ApiToken:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
-def _audit(request: HttpRequest, action: str, **fields: Any) -> None:
+def _audit(request: PortalRequest, action: str, **fields: Any) -> None:
     """Every API action goes to the audit trail, with the token's name and the call."""
     token = _token(request)
     audit.record(
@@ -129,26 +132,26 @@ def _audit(request: HttpRequest, action: str, **fields: Any) -> None:
     )
 
 
-def _read(request: HttpRequest, what: str) -> None:
+def _read(request: PortalRequest, what: str) -> None:
     require_scope(request, Scope.READ)
     _audit(request, AuditEvent.Action.API_READ, target=what)
 
 
-def _administration(request: HttpRequest, pk: int) -> Administration:
+def _administration(request: PortalRequest, pk: int) -> Administration:
     found = Administration.objects.visible_to(request.user).select_related("account").filter(pk=pk).first()
     if found is None:
         raise not_found()
     return found
 
 
-def _backup(request: HttpRequest, pk: int) -> Backup:
+def _backup(request: PortalRequest, pk: int) -> Backup:
     found = Backup.objects.visible_to(request.user).select_related("account", "administration").filter(pk=pk).first()
     if found is None:
         raise not_found()
     return found
 
 
-def _require(request: HttpRequest, subject: Administration | Backup | Account | None, action: Action) -> None:
+def _require(request: PortalRequest, subject: Administration | Backup | Account | None, action: Action) -> None:
     """The screens' permission table, asked the same way: what the user may see but not do is refused with its
     reason (the screens answer 403 with the same sentence)."""
     decision = access_for(request).decide(subject, action)
@@ -194,8 +197,8 @@ def _job_out(job: Job) -> dict[str, Any]:
         "kind": job.kind,
         "status": job.status,
         "progress": job.progress,
-        "phase": job.phase,
-        "message": job.user_message,
+        "phase": job.phase_text,
+        "message": job.message_text,
         "queued_at": job.queued_at.isoformat(),
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
@@ -218,7 +221,7 @@ def _aftercare_out(item: AftercareItem) -> dict[str, Any]:
     }
 
 
-def _accepted(request: HttpRequest, answer: tuple[int, dict[str, Any]], replayed: bool) -> HttpResponse:
+def _accepted(request: PortalRequest, answer: tuple[int, dict[str, Any]], replayed: bool) -> HttpResponse:
     status, body = answer
     response = api.create_response(request, body, status=status)
     response["Location"] = reverse("api-v1:job_detail", args=[body["id"]])
@@ -239,7 +242,14 @@ BANKING_UNDERSTOOD = Query(
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    """The moment in UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 (and Python) allow up to ±23:59.
+    A moment outside the years 1 to 9999 once in UTC becomes that range's edge, where it compares the same."""
+    aware = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if aware.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------------------------------------ administrations
@@ -248,7 +258,7 @@ administrations = Router(tags=["administrations"])
 
 
 @administrations.get("/", response={200: list[schemas.AdministrationOut], **ERRORS}, url_name="administration_list")
-def administration_list(request: HttpRequest) -> Any:
+def administration_list(request: PortalRequest) -> Any:
     """The administrations you may see on the Administraties screen."""
     _read(request, "administraties")
     queryset = (
@@ -260,7 +270,7 @@ def administration_list(request: HttpRequest) -> Any:
 @administrations.get(
     "/{administration_id}", response={200: schemas.AdministrationOut, **ERRORS}, url_name="administration_detail"
 )
-def administration_detail(request: HttpRequest, administration_id: Id) -> Any:
+def administration_detail(request: PortalRequest, administration_id: Id) -> Any:
     require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
     _read(request, f"administratie {administration.pk}")
@@ -273,7 +283,7 @@ def administration_detail(request: HttpRequest, administration_id: Id) -> Any:
     url_name="backup_create",
 )
 def backup_create_endpoint(
-    request: HttpRequest,
+    request: PortalRequest,
     administration_id: Id,
     banking_warning_understood: bool = BANKING_UNDERSTOOD,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
@@ -304,8 +314,8 @@ def backup_create_endpoint(
         try:
             job = backup_create(
                 administration=administration,
-                user=request.user,  # type: ignore[arg-type]
-                account=acting_account(request, administration),
+                user=request.user,
+                account=acting_account(request.user, administration),
             )
         except BackupRefused as error:
             raise refused(error.user_message) from None
@@ -329,7 +339,7 @@ def backup_create_endpoint(
     response={200: list[schemas.AftercareItemOut], **ERRORS},
     url_name="aftercare_list",
 )
-def aftercare_list(request: HttpRequest, administration_id: Id) -> Any:
+def aftercare_list(request: PortalRequest, administration_id: Id) -> Any:
     """Nazorg na terugzetten: the to-do list of a restored administration (main users and administrators)."""
     require_scope(request, Scope.READ)
     administration = _administration(request, administration_id)
@@ -345,7 +355,7 @@ backups = Router(tags=["backups"])
 
 
 @backups.get("/", response={200: schemas.BackupPage, **ERRORS}, url_name="backup_list")
-def backup_list(request: HttpRequest, filters: Query[schemas.BackupFilters]) -> Any:  # type: ignore[type-arg]
+def backup_list(request: PortalRequest, filters: Query[schemas.BackupFilters]) -> Any:  # type: ignore[type-arg]
     """Overzicht Online Back-up, newest first, in pages; filter on administration, status, origin and date."""
     _read(request, "back-ups")
     queryset = Backup.objects.visible_to(request.user).in_overview().order_by("-created_at", "-pk")
@@ -368,7 +378,7 @@ def backup_list(request: HttpRequest, filters: Query[schemas.BackupFilters]) -> 
 
 # Before the /{backup_id} routes, so that `upload` is never read as an id.
 @backups.post("/upload", response={202: schemas.JobOut, **ERRORS}, url_name="backup_upload")
-def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> Any:
+def backup_upload_endpoint(request: PortalRequest, file: File[UploadedFile]) -> Any:
     """Uploaden: a .bacpac, verified in a job before it is kept (multipart/form-data, field `file`)."""
     require_scope(request, Scope.BACKUP)
     account = account_of(request.user)
@@ -385,7 +395,7 @@ def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> An
     staged = upload_staging_folder() / f"{uuid.uuid4().hex}.bacpac"
     stage_upload(file, staged)
     try:
-        job = upload_start(account=account, user=request.user, staged=staged, file_name=file.name or "upload.bacpac")  # type: ignore[arg-type]
+        job = upload_start(account=account, user=request.user, staged=staged, file_name=file.name or "upload.bacpac")
     except BackupRefused as error:
         raise refused(error.user_message) from None
     _audit(request, AuditEvent.Action.BACKUP_UPLOADED, account=account, target=file.name or "")
@@ -393,7 +403,7 @@ def backup_upload_endpoint(request: HttpRequest, file: File[UploadedFile]) -> An
 
 
 @backups.get("/{backup_id}", response={200: schemas.BackupDetailOut, **ERRORS}, url_name="backup_detail")
-def backup_detail(request: HttpRequest, backup_id: Id) -> Any:
+def backup_detail(request: PortalRequest, backup_id: Id) -> Any:
     """Bekijken: the back-up with what is inside (tables and row counts)."""
     require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
@@ -435,7 +445,7 @@ def backup_detail(request: HttpRequest, backup_id: Id) -> Any:
         }
     },
 )
-def backup_download(request: HttpRequest, backup_id: Id) -> HttpResponseBase:
+def backup_download(request: PortalRequest, backup_id: Id) -> HttpResponseBase:
     """Downloaden: the same path as the screen: streamed with its SHA-256 checked, or a presigned S3 link."""
     require_scope(request, Scope.READ)
     backup = _backup(request, backup_id)
@@ -467,7 +477,7 @@ def _strip_tags(text: str) -> str:
 
 
 @backups.delete("/{backup_id}", response={204: None, **ERRORS}, url_name="backup_delete")
-def backup_delete_endpoint(request: HttpRequest, backup_id: Id) -> Any:
+def backup_delete_endpoint(request: PortalRequest, backup_id: Id) -> Any:
     """Verwijderen: the back-up and its file."""
     require_scope(request, Scope.BACKUP)
     backup = _backup(request, backup_id)
@@ -485,7 +495,7 @@ def backup_delete_endpoint(request: HttpRequest, backup_id: Id) -> Any:
 
 @backups.post("/{backup_id}/restore", response={202: schemas.JobOut, **ERRORS}, url_name="restore_start")
 def restore_endpoint(
-    request: HttpRequest, backup_id: Id, payload: schemas.RestoreIn, idempotency_key: str | None = IDEMPOTENCY_KEY
+    request: PortalRequest, backup_id: Id, payload: schemas.RestoreIn, idempotency_key: str | None = IDEMPOTENCY_KEY
 ) -> Any:
     """Terugzetten, always as a NEW administration, checked by the same form as the screen."""
     require_scope(request, Scope.RESTORE)
@@ -523,7 +533,7 @@ def restore_endpoint(
             raise ApiError(422, "invalid_restore", first, errors=errors)
         try:
             job = restore_start(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 account=account,
                 backup=backup,
                 name=form.cleaned_data["name"],
@@ -551,7 +561,7 @@ jobs = Router(tags=["jobs"])
 
 
 @jobs.get("/{job_id}", response={200: schemas.JobOut, **ERRORS}, url_name="job_detail")
-def job_detail(request: HttpRequest, job_id: Id) -> Any:
+def job_detail(request: PortalRequest, job_id: Id) -> Any:
     """A job's status, progress and result (the back-up made, the administration restored)."""
     require_scope(request, Scope.READ)
     job = Job.objects.visible_to(request.user).filter(pk=job_id).first()
@@ -583,7 +593,7 @@ AUDITED = {
 @aftercare.post(
     "/{item_id}/resolve", response={200: schemas.AftercareResolveOut, **ERRORS}, url_name="aftercare_resolve"
 )
-def aftercare_resolve(request: HttpRequest, item_id: Id, payload: schemas.AftercareResolveIn) -> Any:
+def aftercare_resolve(request: PortalRequest, item_id: Id, payload: schemas.AftercareResolveIn) -> Any:
     """Work off one to-do, as the buttons of the Nazorg panel do."""
     require_scope(request, Scope.RESTORE)
     item = AftercareItem.objects.filter(pk=item_id).select_related("administration").first()
@@ -595,7 +605,7 @@ def aftercare_resolve(request: HttpRequest, item_id: Id, payload: schemas.Afterc
     key = None
     try:
         if payload.action == "new_key":
-            key = aftercare_services.api_key_generate(item=item, user=user)  # type: ignore[arg-type]
+            key = aftercare_services.api_key_generate(item=item, user=user)
         elif payload.action == "mailbox":
             from aftercare.forms import MailboxForm
 
@@ -607,9 +617,9 @@ def aftercare_resolve(request: HttpRequest, item_id: Id, payload: schemas.Afterc
                     str(form.errors["address"][0]),
                     errors={"address": [str(m) for m in form.errors["address"]]},
                 )
-            aftercare_services.mailbox_setup(item=item, user=user, address=form.cleaned_data["address"])  # type: ignore[arg-type]
+            aftercare_services.mailbox_setup(item=item, user=user, address=form.cleaned_data["address"])
         else:
-            ACTIONS[payload.action](item=item, user=user)  # type: ignore[operator,arg-type]
+            ACTIONS[payload.action](item=item, user=user)
     except aftercare_services.AftercareError as error:
         raise ApiError(409, "aftercare_refused", error.user_message) from None
     _audit(
@@ -630,7 +640,7 @@ api.add_router("/aftercare-items", aftercare)
 __all__ = ["api"]
 
 
-def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
+def not_found_view(request: PortalRequest, rest: str = "") -> HttpResponse:
     """Anything under /api/ that is no call: the same JSON 404, never the portal's HTML page."""
     from django.utils import translation
 

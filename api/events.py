@@ -65,7 +65,7 @@ def backup_data(backup: Backup, job: Job | None) -> dict[str, Any]:
         "size": backup.size,
         "sha256": backup.sha256 or None,
         "job_id": job.pk if job else None,
-        "message": job.user_message if job else "",
+        "message": job.message_text if job else "",
     }
 
 
@@ -78,7 +78,7 @@ def _job_finished(sender: Any, *, job: Job, **kwargs: Any) -> None:
             if succeeded:
                 return
             emit(
-                job.account_id, Event.BACKUP_FAILED, {"backup_id": None, "job_id": job.pk, "message": job.user_message}
+                job.account_id, Event.BACKUP_FAILED, {"backup_id": None, "job_id": job.pk, "message": job.message_text}
             )
             return
         emit(backup.account_id, Event.BACKUP_READY if succeeded else Event.BACKUP_FAILED, backup_data(backup, job))
@@ -92,7 +92,7 @@ def _job_finished(sender: Any, *, job: Job, **kwargs: Any) -> None:
                 "backup_id": job.backup_id,
                 "administration_id": result.pk if result else None,
                 "administration_name": job.params.get("name", ""),
-                "message": job.user_message,
+                "message": job.message_text,
             },
         )
 

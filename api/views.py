@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,18 +18,19 @@ from api.forms import TokenForm, WebhookForm
 from api.models import ApiToken, Webhook
 from backups import credentials
 from portal import audit
+from portal.http import PortalRequest
 from portal.models import AuditEvent
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a recognisable prefix, not a secret
 
 
-def _managed_account(request: HttpRequest) -> Account | None:
+def _managed_account(request: PortalRequest) -> Account | None:
     """Webhooks belong to the account; its main users and administrators manage them."""
     account = account_of(request.user)
     return account if account is not None and manages_account(request.user, account) else None
 
 
-def _token_page(request: HttpRequest, form: TokenForm, new_secret: str = "", status: int = 200) -> HttpResponse:
+def _token_page(request: PortalRequest, form: TokenForm, new_secret: str = "", status: int = 200) -> HttpResponse:
     tokens = ApiToken.objects.filter(user_id=request.user.pk or 0)
     account = _managed_account(request)
     context = {
@@ -45,7 +46,7 @@ def _token_page(request: HttpRequest, form: TokenForm, new_secret: str = "", sta
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: PortalRequest) -> HttpResponse:
     """API-sleutels: your personal access tokens; a new one is shown once, only its hash is kept."""
     if request.method != "POST":
         return _token_page(request, TokenForm())
@@ -54,7 +55,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         return _token_page(request, form, status=400)
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
-        user=request.user,  # type: ignore[misc]
+        user=request.user,
         name=form.cleaned_data["name"],
         prefix=secret[:12],
         token_hash=ApiToken.hash_secret(secret),
@@ -75,7 +76,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: PortalRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user_id=request.user.pk)
     if token.revoked_at is None:
         ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
@@ -92,7 +93,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request: PortalRequest) -> HttpResponse:
     account = _managed_account(request)
     if account is None:
         raise Http404
@@ -106,7 +107,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
             url=form.cleaned_data["url"],
             secret=credentials.encrypt(new_secret),
             events=sorted(form.cleaned_data["events"]),
-            created_by=request.user,  # type: ignore[misc]
+            created_by=request.user,
         )
         audit.record(request, AuditEvent.Action.WEBHOOK_CREATED, account=account, target=created.url)
         form = WebhookForm()
@@ -122,7 +123,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def webhook_detail(request: PortalRequest, pk: int) -> HttpResponse:
     account = _managed_account(request)
     if account is None:
         raise Http404
@@ -133,7 +134,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def webhook_delete(request: PortalRequest, pk: int) -> HttpResponse:
     account = _managed_account(request)
     if account is None:
         raise Http404

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from portal.errors import PortalError
+
 SIGNATURE_HEADER = "X-Portal-Signature"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
 EVENT_HEADER = "X-Portal-Event"
@@ -27,10 +29,8 @@ DELIVERY_HEADER = "X-Portal-Delivery"
 USER_AGENT = "Back-upportaal-Webhook/1"
 
 
-class WebhookRefused(Exception):
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+class WebhookRefused(PortalError):
+    """A webhook address we will not send to."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

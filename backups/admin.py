@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,9 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from backups import views as backup_views
 from backups.jobs import job_enqueue, jobs_cancel, queue_state
 from backups.models import Backup, Job
-from backups.services import cleanup_stale
+from backups.tasks import cleanup_stale
 from portal import audit
 from portal.models import AuditEvent
+from portal.templatetags.portal import nlsize
 
 
 @admin.register(Backup)
@@ -86,7 +86,7 @@ class BackupAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("grootte"), ordering="size")
     def size_display(self, backup: Backup) -> str:
-        return filesizeformat(backup.size) if backup.size is not None else "–"
+        return nlsize(backup.size)
 
     @admin.display(description=_("Inhoud"))
     def contents(self, backup: Backup) -> SafeString:

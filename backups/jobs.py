@@ -10,6 +10,7 @@ import errno
 import logging
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -21,16 +22,21 @@ from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from backups.bacpac import BacpacError
 from backups.models import Job
+from backups.refusals import bacpac_message
+from portal.errors import PortalError
+from portal.texts import parts_of
 
 logger = logging.getLogger(__name__)
 
 # How often a running job writes its progress and heartbeat at most; the reaper allows many times this.
 REPORT_INTERVAL_SECONDS = 1.0
-GENERIC_FAILURE = "Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde."
+GENERIC_FAILURE = gettext_noop("Er ging iets mis. De klantenservice kan in het logboek zien wat er gebeurde.")
 
 # Sent once a job has succeeded or failed (also when reaped or cancelled), with `job`; webhooks listen to it.
 job_finished = Signal()
@@ -103,21 +109,22 @@ class Reporter:
 
     def __call__(self, percent: int, phase: str) -> None:
         percent = max(self.job.progress, min(int(percent), 99))
-        phase = phase[:200]
+        msgid, params = parts_of(phase)
+        msgid = msgid[:200]
         now = time.monotonic()
-        step = phase != self.job.phase
+        step = (msgid, params) != (self.job.phase, self.job.phase_params)
         due = step or now - self._last_write >= REPORT_INTERVAL_SECONDS
-        self.job.progress, self.job.phase = percent, phase
+        self.job.progress, self.job.phase, self.job.phase_params = percent, msgid, params
         if due:
             self._last_write = now
-            fields: dict[str, Any] = {"progress": percent, "phase": phase}
+            fields: dict[str, Any] = {"progress": percent, "phase": msgid, "phase_params": params}
             if step:
                 # Each new phase is a step in the support log, so a finished job shows what it did.
                 self.job.log += f"{timezone.localtime():%H:%M:%S} {percent}% {phase}\n"
                 fields["log"] = self.job.log
             self._beat(**fields)
             if self.echo:
-                self.echo(percent, phase)
+                self.echo(percent, str(phase))
 
     def log(self, text: str) -> None:
         self.job.log += text.rstrip() + "\n"
@@ -134,23 +141,21 @@ class Reporter:
             )
 
 
-class JobStopped(Exception):
+class JobStopped(PortalError):
     """The job was given up (reaped or cancelled) while its worker was still at it."""
-
-    def __init__(self, user_message: str, detail: str) -> None:
-        super().__init__(detail)
-        self.user_message = user_message
 
 
 def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
     now = timezone.now()
-    final = phase or _("Klaar")
+    final = phase or gettext_noop("Klaar")
+    msgid, params = parts_of(final)
     job.log += f"{timezone.localtime(now):%H:%M:%S} 100% {final}\n"
     values = {
         "log": job.log,
         "status": Job.Status.SUCCEEDED,
         "progress": 100,
-        "phase": final,
+        "phase": msgid,
+        "phase_params": params,
         "finished_at": now,
         "heartbeat_at": now,
         "secret": None,
@@ -166,15 +171,18 @@ def job_succeed(job: Job, *, phase: str = "", **fields: Any) -> None:
 def job_fail(job: Job, *, user_message: str, log: str = "") -> None:
     now = timezone.now()
     job.log = (job.log + log.rstrip() + "\n") if log else job.log
+    msgid, params = parts_of(user_message)
+    job.message_params = params
     changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=Job.Status.FAILED,
-        user_message=user_message,
+        user_message=msgid,
+        message_params=params,
         log=job.log,
         finished_at=now,
         heartbeat_at=now,
         secret=None,
     )
-    job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, user_message, now, None
+    job.status, job.user_message, job.finished_at, job.secret = Job.Status.FAILED, msgid, now, None
     if changed:
         _announce(job.pk)
 
@@ -186,10 +194,15 @@ def job_run(
     one) and the full traceback in the support log. Passwords are never in either: handlers keep them out of
     exception texts, and the secret is wiped whatever happens."""
     try:
-        handler(job, Reporter(job, echo))
+        # Texts are stored in the source language (Dutch) and translated when shown: a job run in-process for an
+        # English request must not store English.
+        with translation.override(settings.LANGUAGE_CODE):
+            handler(job, Reporter(job, echo))
     except Exception as error:
-        user_message = user_message_for(error)
-        if user_message and getattr(error, "user_message", None):
+        # Stored as its Dutch source text (and parameters), put into words when shown.
+        with translation.override(settings.LANGUAGE_CODE):
+            user_message = user_message_for(error)
+        if user_message and isinstance(error, PortalError | BacpacError):
             # An expected failure (unreachable server, refused file, …): the support log gets what happened in
             # one line, the customer the message; a traceback would only hide it.
             logger.warning("job %s (%s) failed: %s", job.pk, job.kind, error)
@@ -218,15 +231,25 @@ def user_message_for(error: BaseException) -> str:
     import sqlalchemy as sa
 
     causes = _causes(error)
-    own = str(getattr(error, "user_message", None) or "")
+    if isinstance(error, PortalError):
+        own = error.user_message
+    elif isinstance(error, BacpacError):
+        own = bacpac_message(error)
+    else:
+        own = ""
     if not own and any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in causes):
         return _(
             "Er is geen schijfruimte meer om dit af te maken. Er is niets half opgeslagen; de klantenservice is "
             "gewaarschuwd. Probeer het later opnieuw."
         )
     lost = ("terminating connection", "connection is lost", "server closed the connection", "consuming input failed")
+    # The columnar path's ADBC driver (loaded only by a job that used it; web processes never import it).
+    adbc = sys.modules.get("adbc_driver_manager")
+    operational: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+    if adbc is not None:
+        operational += (adbc.OperationalError,)
     if any(
-        (isinstance(e, psycopg.OperationalError) and any(text in str(e) for text in lost))
+        (isinstance(e, operational) and any(text in str(e) for text in lost))
         or (isinstance(e, sa.exc.DBAPIError) and e.connection_invalidated)
         for e in causes
     ):
@@ -243,7 +266,7 @@ def jobs_cancel(jobs: Any, cleanup: Callable[[Job], None] | None = None) -> list
     for job in jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]):
         changed = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
             status=Job.Status.FAILED,
-            user_message=_("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
+            user_message=gettext_noop("De klantenservice heeft deze taak afgebroken. Er is niets half opgeslagen."),
             log=Concat(F("log"), Value("cancelled by support\n")),
             finished_at=timezone.now(),
             secret=None,
@@ -270,13 +293,15 @@ def jobs_reap(cleanup: Callable[[Job], None] | None = None) -> list[int]:
         Q(heartbeat_at__lt=stale_before()) | Q(started_at__lt=overdue), status=Job.Status.RUNNING
     ):
         if job.started_at is not None and job.started_at < overdue:
-            user_message = _(
+            user_message = gettext_noop(
                 "De verwerking duurde langer dan is toegestaan en is gestopt. Er is niets half opgeslagen; probeer "
                 "het opnieuw of neem contact op met de klantenservice."
             )
             note = f"reaped: running longer than JOB_TIMEOUT_SECONDS={settings.JOB_TIMEOUT_SECONDS}"
         else:
-            user_message = _("De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw.")
+            user_message = gettext_noop(
+                "De verwerking is onderbroken. Er is niets half opgeslagen; probeer het opnieuw."
+            )
             note = f"reaped: no heartbeat since {job.heartbeat_at:%Y-%m-%d %H:%M:%S}"
         changed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
             status=Job.Status.FAILED,
@@ -345,7 +370,7 @@ def jobs_requeue(cleanup: Callable[[Job], None] | None = None) -> tuple[list[int
         if job.enqueue_count >= settings.JOB_QUEUED_MAX_ENQUEUES:
             changed = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
                 status=Job.Status.FAILED,
-                user_message=_(
+                user_message=gettext_noop(
                     "De taak kon niet worden gestart omdat de verwerking niet bereikbaar was. Er is niets "
                     "gewijzigd; probeer het later opnieuw."
                 ),

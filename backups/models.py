@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from administrations.models import Account, Administration, Membership, Package, Right
 from administrations.permissions import Action, roles_allowing
+from portal.texts import render_stored
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -121,6 +122,9 @@ class Backup(models.Model):
     )
     created_at = models.DateTimeField(_("aangemaakt op"), default=timezone.now, db_index=True)
     ready_at = models.DateTimeField(_("klaar op"), null=True, blank=True)
+    # When the file first went to a browser: a local or network back-up is handed over once by itself (R10), after
+    # that only when asked for again.
+    downloaded_at = models.DateTimeField(_("eerst gedownload op"), null=True, blank=True)
 
     objects = BackupQuerySet.as_manager()
 
@@ -139,11 +143,21 @@ class Backup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.administration_name} ({self.created_at:%Y-%m-%d %H:%M})"
+        # In the portal's time zone and date style, as on every screen (the admin's object titles use this).
+        return f"{self.administration_name} ({timezone.localtime(self.created_at):%d-%m-%Y %H:%M})"
 
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+    def making_job(self) -> Job | None:
+        """The job still making this back-up, for its progress in the overview's row."""
+        if self.status != self.Status.PENDING:
+            return None
+        prefetched = getattr(self, "unfinished_jobs", None)  # the overview prefetches them for all rows at once
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.jobs.unfinished().order_by("-pk").first()
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -207,8 +221,12 @@ class Job(models.Model):
     # An SQL password for a network restore, encrypted with CREDENTIALS_KEY; wiped when the job ends.
     secret = models.BinaryField(null=True, blank=True, editable=False)
     progress = models.PositiveSmallIntegerField(_("voortgang (%)"), default=0)
+    # Both texts are stored as their Dutch source text with parameters and put into words when shown, in the
+    # reader's language (portal.texts).
     phase = models.CharField(_("fase"), max_length=200, blank=True)
+    phase_params = models.JSONField(_("parameters van de fase"), default=dict, blank=True)
     user_message = models.TextField(_("melding voor de gebruiker"), blank=True)
+    message_params = models.JSONField(_("parameters van de melding"), default=dict, blank=True)
     log = models.TextField(_("logboek"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("pogingen"), default=0)
     # When and how often the job was handed to the broker; the reaper hands over again a job nobody claimed.
@@ -244,3 +262,11 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def phase_text(self) -> str:
+        return render_stored(self.phase, self.phase_params)
+
+    @property
+    def message_text(self) -> str:
+        return render_stored(self.user_message, self.message_params)

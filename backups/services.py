@@ -1,59 +1,54 @@
-"""Back-up and restore as services: the views, the management commands and the tasks all come through here.
-
-Starting work (`backup_create`, `restore_start`, `administration_delete_start`, `backup_upload`) checks the rules
-and creates a Job row; the work itself runs in a django-q2 worker (`run_export`, `run_restore`, `run_delete`).
+"""Back-ups as services: make one (`backup_create`, in the worker `run_export`), upload one (`upload_start`,
+`backup_upload`), delete one, and delete an administration after its automatic back-up (`run_delete`, R9). The views,
+the API, the management commands and the tasks all come through here. A new administration from a file (restore,
+.mdb import) is backups.restores; which function runs which job kind, and the clean-up after a dead worker, is
+backups.tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from administrations.databases import DatabaseError, DatabaseLocation, database_drop
-from administrations.models import Account, Administration, DatabaseEngine, DatabaseServer, Location
+from administrations.databases import database_drop
+from administrations.models import Account, Administration, DatabaseEngine, Location, Membership, Right, firm_of
 from administrations.permissions import Action
-from administrations.services import Target, administration_create
+from administrations.services import firm_revoke_backup_applies
+from aftercare.services import bank_links_hand_back
 from backups import bacpac, credentials, storage
 from backups.engines import native
 from backups.engines.base import EngineError
 from backups.jobs import Reporter, job_enqueue, job_succeed, stale_before
 from backups.models import Backup, Job
 from portal import audit
+from portal.errors import PortalError
 from portal.models import AuditEvent
+from portal.texts import StoredText
 
 logger = logging.getLogger(__name__)
 
-# Sent when a restore has made its new administration; aftercare drafts its to-do list from it (R24).
-administration_restored = Signal()
 
-
-class BackupRefused(Exception):
-    """A request the rules do not allow; `user_message` says why, in Dutch."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+class BackupRefused(PortalError):
+    """A request the rules do not allow."""
 
 
 # ------------------------------------------------------------------------------------------------ helpers
 
 
 @contextlib.contextmanager
-def _work_file(suffix: str = ".bacpac", *, owner: str = "") -> Iterator[Path]:
+def work_file(suffix: str = ".bacpac", *, owner: str = "") -> Iterator[Path]:
     """A temporary file in the data folder (not /tmp: back-ups can be larger than a RAM-backed /tmp). Its name
     starts with `owner` (e.g. "job-12-"), so the clean-up after a dead worker finds that job's file at once."""
     folder = work_folder()
@@ -96,15 +91,15 @@ def _snapshot(administration: Administration) -> dict[str, Any]:
     }
 
 
-def _sqlpackage() -> Any:
+def sqlpackage() -> Any:
     # Imported when needed: SqlPackage is only used for SQL Server administrations when SQLPACKAGE_PATH is set.
     from backups.engines import sqlpackage
 
     return sqlpackage
 
 
-def _engine_for(administration_engine: str) -> str:
-    if administration_engine == DatabaseEngine.MSSQL and _sqlpackage().is_available():
+def engine_for(administration_engine: str) -> str:
+    if administration_engine == DatabaseEngine.MSSQL and sqlpackage().is_available():
         return "sqlpackage"
     return "native"
 
@@ -113,14 +108,17 @@ def job_password(job: Job) -> str:
     return credentials.decrypt(job.secret) if job.secret else ""
 
 
-def _checking(report: Reporter | None, start: int, end: int) -> bacpac.Progress | None:
+def checking(report: Reporter | None, start: int, end: int) -> bacpac.Progress | None:
     """The check of a bacpac reported as a job's progress between `start` and `end` percent, one step per table;
     the reports in between keep the heartbeat going however long one table takes."""
     if report is None:
         return None
 
     def progress(done: int, total: int, table: str) -> None:
-        report(start + (end - start) * done // max(total, 1), _("Tabel %(table)s controleren") % {"table": table})
+        report(
+            start + (end - start) * done // max(total, 1),
+            StoredText(gettext_noop("Tabel %(table)s controleren"), table=table),
+        )
 
     return progress
 
@@ -203,15 +201,15 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
     if password:
         location = replace(location, password=password)
     try:
-        with _work_file(owner=f"backup-{backup.pk}-") as work:
-            if _engine_for(location.engine) == "sqlpackage":
-                _sqlpackage().export(
+        with work_file(owner=f"backup-{backup.pk}-") as work:
+            if engine_for(location.engine) == "sqlpackage":
+                sqlpackage().export(
                     location=location, target_file=work, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
                 )
             else:
                 native.export(location=location, target=work, database_name=administration.name, progress=report)
             report(96, _("Back-up controleren"))
-            inspection = bacpac.verify(work, progress=_checking(report, 96, 96))
+            inspection = bacpac.verify(work, progress=checking(report, 96, 96))
             report(97, _("Back-up opslaan"))
             with work.open("rb") as handle:
                 stored = storage.store(handle, name=storage.final_name(backup.account_id))
@@ -252,7 +250,8 @@ def backup_upload(
     report: Reporter | None = None,
 ) -> Backup:
     """Verify an uploaded file with the bacpac library and keep it as a ready back-up (R11). A refused file
-    raises bacpac.BacpacError (its user_message says why) and nothing is kept. A job passes its `report`."""
+    raises bacpac.BacpacError (backups.refusals words it for the user) and nothing is kept. A job passes its
+    `report`."""
     if not account.capabilities.can_create_backups:
         raise BackupRefused(
             _("Met het pakket %(package)s kun je geen back-ups bewaren.") % {"package": account.get_package_display()}
@@ -266,7 +265,7 @@ def backup_upload(
             )
             % {"kind": ".ssb" if lowered.endswith(".ssb") else ".mdb"}
         )
-    inspection = bacpac.verify(source, progress=_checking(report, 10, 90))
+    inspection = bacpac.verify(source, progress=checking(report, 10, 90))
     source.seek(0)
     if report is not None:
         report(90, _("Back-up opslaan"))
@@ -341,7 +340,9 @@ def run_verify_upload(job: Job, report: Reporter) -> Backup:
         account=job.account,
         target=job.params["file_name"],
     )
-    job_succeed(job, phase=_("Back-up gecontroleerd en bewaard"), backup=backup)
+    # Only a back-up for the overview is kept; a file uploaded for one restore is not (R19).
+    phase = _("Back-up gecontroleerd en bewaard") if backup.kept else _("Bestand gecontroleerd")
+    job_succeed(job, phase=phase, backup=backup)
     return backup
 
 
@@ -354,151 +355,6 @@ def backup_delete(*, backup: Backup) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ restore
-
-
-def extra_online_cost(account: Account) -> Decimal | None:
-    """The monthly price a new online administration adds, or None when it is included (R17)."""
-    if account.online_administration_count() >= settings.INCLUDED_ONLINE_ADMINISTRATIONS:
-        return Decimal(settings.EXTRA_ONLINE_ADMINISTRATION_PRICE)
-    return None
-
-
-def restore_start(
-    *,
-    user: User | None,
-    account: Account,
-    backup: Backup,
-    name: str,
-    target: Target,
-    cost_confirmed: bool = False,
-    enqueue: bool = True,
-) -> Job:
-    """Start restoring a back-up as a NEW administration (R12, R15–R19). Checks what can be checked now; the
-    database itself is made by the job, which refuses any that already exists."""
-    if not account.capabilities.can_restore_backups:
-        raise BackupRefused(
-            _("Met het pakket %(package)s kun je geen back-ups terugzetten.")
-            % {"package": account.get_package_display()}
-        )
-    if not backup.is_ready:
-        raise BackupRefused(_("Deze back-up is nog niet klaar of is mislukt."))
-    name = name.strip()
-    if not name:
-        raise BackupRefused(_("Geef de nieuwe administratie een naam."))
-    if Administration.objects.filter(account=account, name=name).exists():
-        raise BackupRefused(
-            _(
-                "Er bestaat al een administratie met de naam ‘%(name)s’. Terugzetten maakt altijd een nieuwe administratie."
-            )
-            % {"name": name}
-        )
-    if target.location == Location.ONLINE and extra_online_cost(account) is not None and not cost_confirmed:
-        raise BackupRefused(
-            _("Bevestig eerst de extra kosten van %(price)s per maand voor deze online administratie.")
-            % {"price": f"€ {extra_online_cost(account):.2f}".replace(".", ",")}
-        )
-    if target.server is not None and target.server.account_id != account.pk:
-        raise BackupRefused(_("Kies een SQL-server die bij je account is geregistreerd."))
-    # Validates the local path, server, login method and database name now; an online target gets its fresh
-    # name here so that a clean-up after a dead worker can find it.
-    location = target.database_location()
-    database_name = target.database_name
-    if target.location == Location.ONLINE:
-        database_name = Path(location.name).name if location.engine == DatabaseEngine.SQLITE else location.name
-    job = Job.objects.create(
-        kind=Job.Kind.RESTORE,
-        account=account,
-        backup=backup,
-        requested_by=user,
-        params={
-            "name": name,
-            "location": target.location,
-            "local_path": target.local_path,
-            "server_id": target.server.pk if target.server else None,
-            "database_name": database_name,
-            "login_method": target.login_method,
-            "login_user": target.login_user,
-        },
-        secret=credentials.encrypt(target.password) if target.password else None,
-    )
-    if enqueue:
-        job_enqueue(job)
-    return job
-
-
-def _download_verified(backup: Backup, work: Path) -> None:
-    """Copy the stored file to `work`, checking its size and SHA-256 against what was recorded at creation."""
-    digest = hashlib.sha256()
-    size = 0
-    with work.open("wb") as out:
-        for chunk in storage.iter_chunks(backup.file_name):
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    if size != backup.size or digest.hexdigest() != backup.sha256:
-        raise EngineError(
-            _("Het back-upbestand is beschadigd: het komt niet overeen met de controlesom van toen het werd gemaakt."),
-            f"stored file {backup.file_name}: size {size} sha256 {digest.hexdigest()} != {backup.size} {backup.sha256}",
-        )
-
-
-def job_target(job: Job, *, with_password: bool = True) -> Target:
-    """The target a restore or import job was started with (its password decrypted only when asked)."""
-    params = job.params
-    return Target(
-        location=params["location"],
-        local_path=params.get("local_path", ""),
-        server=DatabaseServer.objects.filter(pk=params.get("server_id"), account=job.account).first(),
-        database_name=params.get("database_name", ""),
-        login_method=params.get("login_method", ""),
-        login_user=params.get("login_user", ""),
-        password=job_password(job) if with_password else "",
-    )
-
-
-def mark_target_created(job: Job) -> None:
-    """From here on the job's target database is its own: only now may a clean-up after a dead worker drop it."""
-    job.params = {**job.params, "target_created": True}
-    Job.objects.filter(pk=job.pk).update(params=job.params)
-
-
-def run_restore(job: Job, report: Reporter) -> Administration:
-    backup = job.backup
-    if backup is None:
-        raise EngineError(_("De back-up bestaat niet meer."), "restore job without backup")
-    target = job_target(job)
-
-    def load(location: DatabaseLocation) -> None:
-        if _engine_for(location.engine) == "sqlpackage":
-            _sqlpackage().import_(
-                source_file=work, location=location, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
-            )
-        else:
-            native.import_(source=work, location=location, progress=report)
-
-    with _work_file(owner=f"job-{job.pk}-") as work:
-        report(1, _("Back-up ophalen en controleren"))
-        _download_verified(backup, work)
-        # Stored files were verified when they were kept, but by an older portal perhaps: check again before
-        # anything is made, so a file with rows missing never becomes an administration.
-        bacpac.verify(work, progress=_checking(report, 1, 3))
-        report(3, _("Nieuwe database aanmaken"))
-        # A new database, never an existing one; dropped again if anything below fails.
-        administration = administration_create(
-            account=job.account,
-            name=job.params["name"],
-            target=target,
-            created_by=job.requested_by,
-            with_schema=False,
-            load=load,
-            database_made=lambda: mark_target_created(job),
-            restored_from=backup,
-            row_made=lambda made: administration_restored.send(
-                sender=Administration, administration=made, backup=backup
-            ),
-        )
-    job_succeed(job, phase=_("Teruggezet als nieuwe administratie"), result_administration=administration)
-    return administration
 
 
 # ------------------------------------------------------------------------------------------------ deleting (R9)
@@ -551,48 +407,13 @@ def run_delete(job: Job, report: Reporter) -> None:
             location = administration.database_location()
             report(99, _("Administratie verwijderen"))
             database_drop(location)
-        administration.delete()
+        with transaction.atomic():
+            bank_links_hand_back(administration)
+            administration.delete()
     except BaseException:
         Administration.objects.filter(pk=administration.pk).update(status=Administration.Status.ACTIVE)
         raise
     job_succeed(job, phase=_("Administratie verwijderd"))
-
-
-def run_import_mdb(job: Job, report: Reporter) -> object:
-    """Toevoegen → Bestaande administratie (R14): an old .mdb becomes a new administration (administrations.mdb)."""
-    from administrations.mdb import run_import_mdb as run
-
-    return run(job, report)
-
-
-HANDLERS = {
-    Job.Kind.IMPORT_MDB: run_import_mdb,
-    Job.Kind.EXPORT: run_export,
-    Job.Kind.VERIFY_UPLOAD: run_verify_upload,
-    Job.Kind.RESTORE: run_restore,
-    Job.Kind.DELETE_ADMINISTRATION: run_delete,
-}
-
-
-def cleanup_stale(job: Job) -> None:
-    """What a job whose worker died leaves behind: a pending back-up (failed now) and temporary files."""
-    if job.backup_id and job.kind in (Job.Kind.EXPORT, Job.Kind.DELETE_ADMINISTRATION):
-        Backup.objects.filter(pk=job.backup_id, status=Backup.Status.PENDING).update(status=Backup.Status.FAILED)
-    if job.kind == Job.Kind.DELETE_ADMINISTRATION and job.administration_id:
-        Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
-    if job.kind in (Job.Kind.RESTORE, Job.Kind.IMPORT_MDB):
-        _drop_half_made_target(job)
-    if job.kind == Job.Kind.VERIFY_UPLOAD:
-        (upload_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
-    if job.kind == Job.Kind.IMPORT_MDB:
-        from administrations.mdb import mdb_staging_folder
-
-        (mdb_staging_folder() / Path(job.params.get("staged", "missing")).name).unlink(missing_ok=True)
-    owners = [f"job-{job.pk}-"] + ([f"backup-{job.backup_id}-"] if job.backup_id else [])
-    for path in work_folder().glob("*"):
-        if path.name.startswith(tuple(owners)):
-            path.unlink(missing_ok=True)
-    sweep_leftovers()
 
 
 def work_folder() -> Path:
@@ -617,26 +438,36 @@ def delete_stale_work_files() -> None:
                 path.unlink()
 
 
-def _drop_half_made_target(job: Job) -> None:
-    params = job.params
-    if not params.get("target_created"):
-        return  # the worker stopped before it made the database: whatever is there is not ours
-    if Administration.objects.filter(account=job.account, name=params.get("name")).exists():
-        return  # the restore finished its work; the database is the new administration's
-    try:
-        database_drop(job_target(job, with_password=False).database_location())
-    except (DatabaseError, KeyError):
-        logger.warning("could not drop the half-made target of job %s", job.pk)
+def acting_account(user: User, administration: Administration) -> Account:
+    """Whose overview a back-up goes to: the owner's, unless the user works at a firm that reaches this
+    administration through the firm's right (then the firm's, labelled with the client)."""
+    if Membership.objects.filter(user_id=user.pk or 0, account_id=administration.account_id).exists():
+        return administration.account
+    firm = firm_of(user)
+    if (
+        firm is not None
+        and Right.objects.filter(administration=administration, firm=firm, access_blocked=False).exists()
+    ):
+        return firm
+    return administration.account
+
+
+def firm_backup_on_revoke(*, right: Right, user: User | None, **kwargs: Any) -> Job | None:
+    """Connected to administrations.services.right_removing: a firm whose long-standing right on an online
+    administration is removed keeps a back-up up to that moment in its own overview. A refusal stops the removal."""
+    if not firm_revoke_backup_applies(right):
+        return None
+    return backup_create(
+        administration=right.administration, user=user, origin=Backup.Origin.AUTOMATIC_ON_REVOKE, account=right.firm
+    )
 
 
 __all__ = [
-    "HANDLERS",
     "BackupRefused",
+    "acting_account",
     "administration_delete_start",
-    "administration_restored",
     "backup_create",
     "backup_delete",
     "backup_upload",
-    "extra_online_cost",
-    "restore_start",
+    "firm_backup_on_revoke",
 ]

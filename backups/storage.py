@@ -19,16 +19,16 @@ from typing import IO, Any
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
+from portal.errors import PortalError
+
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 TEMP_PREFIX = "tmp/"
 
 
-class StorageError(Exception):
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(detail or user_message)
-        self.user_message = user_message
+class StorageError(PortalError):
+    """Back-up storage that refused or lost a file."""
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from backups import services
-from backups.jobs import job_claim, job_fail, job_run, jobs_reap, jobs_requeue
+from administrations.models import Administration
+from backups import restores, services
+from backups.jobs import Reporter, job_claim, job_fail, job_run, jobs_reap, jobs_requeue
+from backups.models import Backup, Job
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +24,42 @@ logger = logging.getLogger(__name__)
 TASKS = frozenset({"backups.tasks.run_job", "backups.tasks.reap_jobs", "api.tasks.deliver"})
 REFUSED = "backups.tasks.refused"
 
+# What runs each kind of job in the worker.
+HANDLERS: dict[str, Callable[[Job, Reporter], object]] = {
+    Job.Kind.EXPORT: services.run_export,
+    Job.Kind.VERIFY_UPLOAD: services.run_verify_upload,
+    Job.Kind.DELETE_ADMINISTRATION: services.run_delete,
+    Job.Kind.RESTORE: restores.run_restore,
+    Job.Kind.IMPORT_MDB: restores.run_import_mdb,
+}
+
+
+def cleanup_stale(job: Job) -> None:
+    """What a job whose worker died leaves behind: a pending back-up (failed now), a half-made database and
+    temporary files."""
+    if job.backup_id and job.kind in (Job.Kind.EXPORT, Job.Kind.DELETE_ADMINISTRATION):
+        Backup.objects.filter(pk=job.backup_id, status=Backup.Status.PENDING).update(status=Backup.Status.FAILED)
+    if job.kind == Job.Kind.DELETE_ADMINISTRATION and job.administration_id:
+        Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
+    if job.kind in (Job.Kind.RESTORE, Job.Kind.IMPORT_MDB):
+        restores.drop_half_made_target(job)
+    staged = Path(job.params.get("staged", "missing")).name
+    if job.kind == Job.Kind.VERIFY_UPLOAD:
+        (services.upload_staging_folder() / staged).unlink(missing_ok=True)
+    if job.kind == Job.Kind.IMPORT_MDB:
+        (restores.mdb_staging_folder() / staged).unlink(missing_ok=True)
+    owners = [f"job-{job.pk}-"] + ([f"backup-{job.backup_id}-"] if job.backup_id else [])
+    for path in services.work_folder().glob("*"):
+        if path.name.startswith(tuple(owners)):
+            path.unlink(missing_ok=True)
+    services.sweep_leftovers()
+
 
 def run_job(job_id: int, echo: Callable[[int, str], None] | None = None) -> None:
     job = job_claim(job_id)
     if job is None:
         return
-    handler = services.HANDLERS.get(job.kind)  # type: ignore[call-overload]
+    handler = HANDLERS.get(job.kind)
     if handler is None:
         job_fail(job, user_message="Onbekende taak.", log=f"no handler for kind {job.kind!r}")
         return
@@ -36,10 +69,10 @@ def run_job(job_id: int, echo: Callable[[int, str], None] | None = None) -> None
 def reap_jobs() -> list[int]:
     """Scheduled every minute: fail jobs whose worker stopped beating or that ran too long and clean up what they
     left; hand over again queued jobs whose message the broker lost."""
-    reaped = jobs_reap(cleanup=services.cleanup_stale)
+    reaped = jobs_reap(cleanup=cleanup_stale)
     if reaped:
         logger.warning("reaped stale jobs %s", reaped)
-    requeued, failed = jobs_requeue(cleanup=services.cleanup_stale)
+    requeued, failed = jobs_requeue(cleanup=cleanup_stale)
     if requeued:
         logger.warning("handed unclaimed jobs over again %s", requeued)
     if failed:

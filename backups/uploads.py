@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -205,3 +206,17 @@ def limited_upload(
         return wrapper
 
     return decorator
+
+
+def stage_upload(upload: object, staged: Path) -> None:
+    """Move Django's temporary upload file into the staging folder (a rename on the same disk, else a copy)."""
+    temporary = getattr(upload, "temporary_file_path", None)
+    if temporary is not None:
+        try:
+            os.link(temporary(), staged)
+            return
+        except OSError:
+            pass
+    with staged.open("wb") as out:
+        for chunk in upload.chunks():  # type: ignore[attr-defined]
+            out.write(chunk)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/verwijderen/", views.backup_delete_view, name="delete"),
     path("<int:pk>/terugzetten/", views.restore_view, name="restore"),
     path("taken/<int:pk>/", views.job_detail, name="job"),
+    path("taken/<int:pk>/opnieuw/", views.job_retry, name="job_retry"),
     path("administratie/<int:pk>/maken/", views.backup_create_view, name="create"),
     path("administratie/<int:pk>/verwijderen/", views.administration_delete_view, name="delete_administration"),
 ]

@@ -2,82 +2,69 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import uuid
-from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
     HttpResponseBase,
-    HttpResponseRedirect,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from administrations.databases import DatabaseError
 from administrations.models import (
-    Account,
     Administration,
     Bank,
     Location,
-    Membership,
-    Right,
+    LoginMethod,
     account_of,
-    firm_of,
 )
 from administrations.permissions import Action, access_for, refuse, web_only_reason
 from administrations.views import get_administration_or_404
-from backups import storage
-from backups.forms import RestoreForm, UploadForm
+from backups.downloads import stored_file_complete, stream_backup
+from backups.engines.mdbtools import MdbError
+from backups.forms import MdbImportForm, RestoreForm, RetryForm, UploadForm
 from backups.models import Backup, Job
+from backups.restores import job_target, mdb_import_start, mdb_staging_folder, restore_start
 from backups.services import (
     BackupRefused,
+    acting_account,
     administration_delete_start,
     backup_create,
     backup_delete,
-    restore_start,
     upload_staging_folder,
     upload_start,
 )
-from backups.uploads import limited_upload, refused_form, upload_refusal
+from backups.uploads import limited_upload, refused_form, stage_upload, upload_refusal
 from portal import audit
+from portal.http import FORM_REFUSED, PortalRequest, htmx_redirect
 from portal.models import AuditEvent
 
 PAGE_SIZE = 25
 
 
-def get_backup_or_404(request: HttpRequest, pk: int) -> Backup:
+def get_backup_or_404(request: PortalRequest, pk: int) -> Backup:
     queryset = Backup.objects.visible_to(request.user).select_related("account", "administration", "created_by")
     return get_object_or_404(queryset, pk=pk)
 
 
-def get_job_or_404(request: HttpRequest, pk: int) -> Job:
+def get_job_or_404(request: PortalRequest, pk: int) -> Job:
     queryset = Job.objects.visible_to(request.user).select_related(
         "backup", "administration", "result_administration", "account"
     )
     return get_object_or_404(queryset, pk=pk)
-
-
-def htmx_redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """A redirect that also works for an HTMX request (which would otherwise swap the target page in)."""
-    if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponseClientRedirect(url)
-    return HttpResponseRedirect(url)
 
 
 # ------------------------------------------------------------------------------------------------ overview
@@ -85,7 +72,7 @@ def htmx_redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def backup_list(request: HttpRequest) -> HttpResponse:
+def backup_list(request: PortalRequest) -> HttpResponse:
     """Overzicht Online Back-up (R7, R8): a constant number of queries whatever the page size."""
     backups = (
         Backup.objects.visible_to(request.user)
@@ -93,7 +80,10 @@ def backup_list(request: HttpRequest) -> HttpResponse:
         .select_related("account", "administration", "created_by")
         .order_by("-created_at", "-pk")
     )
-    page = Paginator(backups.select_related("client_account"), PAGE_SIZE).get_page(request.GET.get("pagina"))
+    backups = backups.select_related("client_account").prefetch_related(
+        Prefetch("jobs", queryset=Job.objects.unfinished().order_by("-pk"), to_attr="unfinished_jobs")
+    )
+    page = Paginator(backups, PAGE_SIZE).get_page(request.GET.get("pagina"))
     account = account_of(request.user)
     access = access_for(request)
     by_firms = (
@@ -120,14 +110,14 @@ def backup_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def backup_row(request: HttpRequest, pk: int) -> HttpResponse:
+def backup_row(request: PortalRequest, pk: int) -> HttpResponse:
     """One row of the overview; a back-up that is still being made polls this until it is ready."""
     return render(request, "backups/partials/_backup_row.html", {"backup": get_backup_or_404(request, pk)})
 
 
 @login_required
 @require_GET
-def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def backup_detail(request: PortalRequest, pk: int) -> HttpResponse:
     """Bekijken: what is inside, from the inspection stored when the back-up was verified."""
     backup = get_backup_or_404(request, pk)
     decision = access_for(request).decide(backup, Action.BACKUP_INSPECT)
@@ -145,20 +135,9 @@ def backup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "backups/backup_detail.html", context)
 
 
-def _verified_chunks(backup: Backup) -> Iterator[bytes]:
-    """Stream the stored file and check its SHA-256 on the way; a mismatch breaks the download off, so a damaged
-    file never arrives looking complete."""
-    digest = hashlib.sha256()
-    for chunk in storage.iter_chunks(backup.file_name):
-        digest.update(chunk)
-        yield chunk
-    if digest.hexdigest() != backup.sha256:
-        raise OSError(f"back-up {backup.pk}: stored file does not match its SHA-256")
-
-
 @login_required
 @require_GET
-def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+def backup_download(request: PortalRequest, pk: int) -> HttpResponseBase:
     backup = get_backup_or_404(request, pk)
     if not backup.is_ready:
         raise Http404
@@ -170,6 +149,7 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
             request, _("Het back-upbestand is niet compleet in de opslag. Neem contact op met de klantenservice.")
         )
         return redirect("backups:list")
+    Backup.objects.filter(pk=backup.pk, downloaded_at__isnull=True).update(downloaded_at=timezone.now())
     audit.record(
         request,
         AuditEvent.Action.BACKUP_DOWNLOADED,
@@ -180,30 +160,9 @@ def backup_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     return stream_backup(backup)
 
 
-def stored_file_complete(backup: Backup) -> bool:
-    """Whether the stored file is there with the size recorded when it was made (checked before a download)."""
-    try:
-        return storage.size_of(backup.file_name) == backup.size
-    except (OSError, FileNotFoundError):
-        return False
-
-
-def stream_backup(backup: Backup) -> HttpResponseBase:
-    """The file itself: a short-lived presigned redirect on S3, else streamed with its SHA-256 checked.
-    The caller checked access and the stored size."""
-    download_name = f"{slugify(backup.administration_name) or 'administratie'}-{backup.created_at:%Y%m%d-%H%M}.bacpac"
-    url = storage.download_url(backup.file_name, download_name=download_name)
-    if url:
-        return HttpResponseRedirect(url)
-    response = StreamingHttpResponse(_verified_chunks(backup), content_type="application/octet-stream")
-    response["Content-Length"] = str(backup.size)
-    response["Content-Disposition"] = f'attachment; filename="{download_name}"'
-    return response
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
-def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def backup_delete_view(request: PortalRequest, pk: int) -> HttpResponse:
     """R8: deleting asks for confirmation first."""
     backup = get_backup_or_404(request, pk)
     decision = access_for(request).decide(backup, Action.BACKUP_DELETE)
@@ -228,7 +187,7 @@ def backup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+def backup_create_view(request: PortalRequest, pk: int) -> HttpResponse:
     """Back-up maken (R7, R10). An administration with a SnelStart Bankieren account first shows R6's warning."""
     administration = get_administration_or_404(request, pk)
     decision = access_for(request).decide(administration, Action.BACKUP_MAKE)
@@ -240,8 +199,8 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         job = backup_create(
             administration=administration,
-            user=request.user,  # type: ignore[arg-type]
-            account=acting_account(request, administration),
+            user=request.user,
+            account=acting_account(request.user, administration),
         )
     except BackupRefused as refused:
         messages.error(request, refused.user_message)
@@ -254,23 +213,17 @@ def backup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         target=f"back-up {job.backup_id}",
     )
     if administration.location == Location.ONLINE:
+        if job.account_id != administration.account_id:
+            # A firm's back-up of a client: back to Klanten, where the firm started.
+            messages.info(
+                request,
+                _("De back-up van %(name)s wordt gemaakt. Hij komt in het overzicht van je kantoor.")
+                % {"name": administration.name},
+            )
+            return htmx_redirect(request, reverse("administrations:firm_dashboard"))
         messages.info(request, _("De back-up wordt gemaakt. Hij staat hieronder zodra hij klaar is."))
         return htmx_redirect(request, reverse("backups:list"))
     return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
-
-
-def acting_account(request: HttpRequest, administration: Administration) -> Account:
-    """Whose overview a back-up goes to: the owner's, unless the user works at a firm that reaches this
-    administration through the firm's right (then the firm's, labelled with the client)."""
-    if Membership.objects.filter(user_id=request.user.pk or 0, account_id=administration.account_id).exists():
-        return administration.account
-    firm = firm_of(request.user)
-    if (
-        firm is not None
-        and Right.objects.filter(administration=administration, firm=firm, access_blocked=False).exists()
-    ):
-        return firm
-    return administration.account
 
 
 # ------------------------------------------------------------------------------------------------ jobs
@@ -278,24 +231,28 @@ def acting_account(request: HttpRequest, administration: Administration) -> Acco
 
 @login_required
 @require_GET
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def job_detail(request: PortalRequest, pk: int) -> HttpResponse:
     """A job's progress. HTMX polls the fragment until the job is finished; without JavaScript the page refreshes."""
     job = get_job_or_404(request, pk)
-    context = {"job": job}
-    if request.htmx:  # type: ignore[attr-defined]
-        response = render(request, "backups/partials/_job.html", context)
-        backup = job.backup
-        if (
-            job.kind == Job.Kind.EXPORT
-            and job.status == Job.Status.SUCCEEDED
-            and backup is not None
-            and not backup.kept
-            and request.GET.get("auto") == "1"
-        ):
-            # R10: a local or network back-up goes to the browser; the fragment keeps a link in case this is blocked.
-            response["HX-Redirect"] = reverse("backups:download", args=[backup.pk])
-        return response
+    context = {"job": job, "auto_download": _hands_over_file(job)}
+    if request.htmx:
+        return render(request, "backups/partials/_job.html", context)
     return render(request, "backups/job_detail.html", context)
+
+
+def _hands_over_file(job: Job) -> bool:
+    """R10: a finished local or network back-up goes to the browser by itself, once. The page shows it finished
+    with a link; portal.js follows the link when the finished fragment arrives. Once the file was downloaded, the
+    link stays but nothing downloads again (no loop of downloads while a page polls or is reloaded)."""
+    backup = job.backup
+    return (
+        job.kind == Job.Kind.EXPORT
+        and job.status == Job.Status.SUCCEEDED
+        and backup is not None
+        and backup.is_ready
+        and not backup.kept
+        and backup.downloaded_at is None
+    )
 
 
 # ------------------------------------------------------------------------------------------------ upload
@@ -304,7 +261,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @limited_upload(lambda: settings.BACKUP_UPLOAD_MAX_BYTES)
-def backup_upload_view(request: HttpRequest) -> HttpResponse:
+def backup_upload_view(request: PortalRequest) -> HttpResponse:
     """Uploaden (R11), or a local file for one restore (R19, `?voor=terugzetten`): streamed to disk within the size
     limit, checked for the obvious, then verified in a job."""
     account = account_of(request.user)
@@ -324,7 +281,7 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
         try:
             job = upload_start(
                 account=account,
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 staged=staged,
                 file_name=upload.name,
                 kept=not for_restore,
@@ -336,22 +293,10 @@ def backup_upload_view(request: HttpRequest) -> HttpResponse:
             # The audit trail says "geüpload" when the job has verified and kept the file, not before.
             url = reverse("backups:job", args=[job.pk])
             return htmx_redirect(request, url + ("?voor=terugzetten" if for_restore else ""))
-    template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"  # type: ignore[attr-defined]
-    return render(request, template, {"form": form, "for_restore": for_restore}, status=400 if form.errors else 200)
-
-
-def stage_upload(upload: object, staged: Path) -> None:
-    """Move Django's temporary upload file into the staging folder (a rename on the same disk, else a copy)."""
-    temporary = getattr(upload, "temporary_file_path", None)
-    if temporary is not None:
-        try:
-            os.link(temporary(), staged)
-            return
-        except OSError:
-            pass
-    with staged.open("wb") as out:
-        for chunk in upload.chunks():  # type: ignore[attr-defined]
-            out.write(chunk)
+    template = "backups/partials/_upload_form.html" if request.htmx else "backups/backup_upload.html"
+    return render(
+        request, template, {"form": form, "for_restore": for_restore}, status=FORM_REFUSED if form.errors else 200
+    )
 
 
 # ------------------------------------------------------------------------------------------------ restore
@@ -359,7 +304,7 @@ def stage_upload(upload: object, staged: Path) -> None:
 
 @login_required
 @require_GET
-def restore_choose(request: HttpRequest) -> HttpResponse:
+def restore_choose(request: PortalRequest) -> HttpResponse:
     """Step one of Back-up terugzetten: an online back-up from the overview (R15) or a local file (R19)."""
     account = account_of(request.user)
     access = access_for(request)
@@ -381,7 +326,7 @@ def restore_choose(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
-def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
+def restore_view(request: PortalRequest, pk: int) -> HttpResponse:
     """Back-up terugzetten (R12, R13, R15–R19): always as a NEW administration."""
     backup = get_backup_or_404(request, pk)
     account = backup.account
@@ -395,7 +340,7 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and form.target is not None:
         try:
             job = restore_start(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 account=account,
                 backup=backup,
                 name=form.cleaned_data["name"],
@@ -407,7 +352,7 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             audit.record(
                 request,
-                AuditEvent.Action.BACKUP_RESTORED,
+                AuditEvent.Action.RESTORE_STARTED,
                 administration=backup.administration,
                 account=account,
                 target=f"back-up {backup.pk} → {form.cleaned_data['name']}",
@@ -424,8 +369,60 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
             "extra_cost": form.extra_cost,
             "next_online_number": online_count + 1,
         },
-        status=400 if form.errors else 200,
+        status=FORM_REFUSED if form.errors else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_retry(request: PortalRequest, pk: int) -> HttpResponse:
+    """Opnieuw proberen after a failed restore: the same back-up, name and target; only an SQL password is asked
+    again (it was wiped when the job ended)."""
+    failed = get_job_or_404(request, pk)
+    backup = failed.backup
+    if failed.kind != Job.Kind.RESTORE or failed.status != Job.Status.FAILED or backup is None:
+        raise Http404
+    decision = access_for(request).decide(backup, Action.BACKUP_RESTORE)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:job", args=[failed.pk]))
+    target = job_target(failed, with_password=False)
+    if target.location == Location.ONLINE:
+        target = replace(target, database_name="")  # a fresh online database, not the one the failure dropped
+    form = RetryForm(
+        request.POST if request.method == "POST" else None, needs_password=target.login_method == LoginMethod.SQL
+    )
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = restore_start(
+                user=request.user,
+                account=failed.account,
+                backup=backup,
+                name=failed.params["name"],
+                target=replace(target, password=form.cleaned_data.get("password", "")),
+                # The cost was confirmed for the first try and is shown again on this page.
+                cost_confirmed=True,
+            )
+        except (BackupRefused, DatabaseError) as refused:
+            error = refused.user_message
+        else:
+            audit.record(
+                request,
+                AuditEvent.Action.RESTORE_STARTED,
+                administration=backup.administration,
+                account=failed.account,
+                target=f"back-up {backup.pk} → {failed.params['name']}",
+            )
+            return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
+    context = {
+        "job": failed,
+        "backup": backup,
+        "target": target,
+        "form": form,
+        "error": error,
+        "extra_cost": failed.account.extra_online_cost() if target.location == Location.ONLINE else None,
+    }
+    return render(request, "backups/job_retry.html", context, status=FORM_REFUSED if error or form.errors else 200)
 
 
 # ------------------------------------------------------------------------------------------------ deleting
@@ -433,7 +430,7 @@ def restore_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def administration_delete_view(request: PortalRequest, pk: int) -> HttpResponse:
     """Verwijderen (R9): an online administration is backed up automatically first."""
     administration: Administration = get_administration_or_404(request, pk)
     decision = access_for(request).decide(administration, Action.ADMINISTRATION_DELETE)
@@ -442,14 +439,16 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("naam") != administration.name:
             messages.error(request, _("Typ de naam van de administratie precies over om te bevestigen."))
+            from aftercare.services import bank_links_taken_over
+
             return render(
                 request,
                 "administrations/administration_confirm_delete.html",
-                {"administration": administration},
-                status=400,
+                {"administration": administration, "bank_links": bank_links_taken_over(administration)},
+                status=FORM_REFUSED,
             )
         try:
-            job = administration_delete_start(administration=administration, user=request.user)  # type: ignore[arg-type]
+            job = administration_delete_start(administration=administration, user=request.user)
         except BackupRefused as refused:
             messages.error(request, refused.user_message)
             return htmx_redirect(request, reverse("administrations:list"))
@@ -462,4 +461,53 @@ def administration_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
             target=administration.name,
         )
         return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
-    return render(request, "administrations/administration_confirm_delete.html", {"administration": administration})
+    from aftercare.services import bank_links_taken_over
+
+    context = {"administration": administration, "bank_links": bank_links_taken_over(administration)}
+    return render(request, "administrations/administration_confirm_delete.html", context)
+
+
+@sensitive_post_parameters("password")
+@login_required
+@require_http_methods(["GET", "POST"])
+@limited_upload(lambda: settings.MDB_UPLOAD_MAX_BYTES)
+def mdb_import_view(request: PortalRequest) -> HttpResponse:
+    """Toevoegen → Bestaande administratie: the .mdb streams to disk with a progress bar, the import runs as a job."""
+    account = account_of(request.user)
+    # Adding an existing administration is a restore in the article's words ("terugzetten via Toevoegen →
+    # Bestaande administratie"): the permission table's restore, in the user's own account.
+    decision = access_for(request).decide(account, Action.BACKUP_RESTORE)
+    if account is None or not decision:
+        return refuse(request, decision)
+    refusal = upload_refusal(request)
+    if refusal is not None:
+        form = refused_form(MdbImportForm, request, refusal, account=account)
+    else:
+        form = MdbImportForm(request.POST or None, request.FILES or None, account=account)
+    if request.method == "POST" and refusal is None and form.is_valid() and form.target is not None:
+        upload = form.cleaned_data["file"]
+        staged = mdb_staging_folder() / f"{uuid.uuid4().hex}.mdb"
+        stage_upload(upload, staged)
+        try:
+            job = mdb_import_start(
+                account=account,
+                user=request.user,
+                staged=staged,
+                file_name=upload.name,
+                name=form.cleaned_data["name"],
+                target=form.target,
+                cost_confirmed=form.cleaned_data["confirm_cost"],
+            )
+        except MdbError as refused:
+            form.add_error("file", refused.user_message)
+        except (BackupRefused, DatabaseError) as refused:
+            form.add_error(None, refused.user_message)
+        else:
+            return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
+    context = {
+        "form": form,
+        "extra_cost": form.extra_cost,
+        "next_online_number": account.online_administration_count() + 1,
+    }
+    template = "administrations/mdb_form_fields.html" if request.htmx else "administrations/mdb_form.html"
+    return render(request, template, context, status=FORM_REFUSED if form.errors else 200)

@@ -42,6 +42,18 @@ class PortalConfig(AppConfig):
         from backups import tasks
 
         tasks.guard_task_queue()
+        from django.contrib.auth.signals import user_logged_out
+
+        user_logged_out.connect(say_logged_out, dispatch_uid="portal-logged-out")
+
+
+def say_logged_out(request: Any = None, **kwargs: Any) -> None:
+    """The login page after logging out says so (messages live in a cookie first, so they outlast the session)."""
+    from django.contrib import messages
+    from django.utils.translation import gettext
+
+    if request is not None and hasattr(request, "_messages"):
+        messages.info(request, gettext("Je bent uitgelogd."))
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -28,10 +28,18 @@ def env_str(name: str, default: str = "") -> str:
 
 
 def env_bool(name: str, default: bool = False) -> bool:
+    """A yes/no setting; a value that is neither (say "ture") stops the start instead of reading as "no"."""
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on", "ja"}:
+        return True
+    if word in {"0", "false", "no", "off", "nee"}:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is geen ja/nee-waarde: gebruik true of false (of 1/0, yes/no, on/off)."
+    )
 
 
 def env_int(name: str, default: int) -> int:

@@ -250,14 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except BacpacError as exc:
         if getattr(args, "json", False):
-            print(
-                json.dumps(
-                    {"ok": False, "error": type(exc).__name__, "user_message": exc.user_message, "detail": exc.detail}
-                )
-            )
+            print(json.dumps({"ok": False, "error": exc.code, "description": exc.description, "detail": exc.detail}))
         else:
-            print(exc.user_message, file=sys.stderr)
-            print(f"{type(exc).__name__}: {exc.detail}", file=sys.stderr)
+            print(exc.description, file=sys.stderr)
+            print(f"{exc.code}: {exc.detail}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"File not found: {exc.filename}", file=sys.stderr)

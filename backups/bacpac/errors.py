@@ -1,94 +1,90 @@
 """Every reason to refuse a file is its own exception type.
 
-The portal shows ``user_message`` (Dutch, short, no jargon) to the person who uploaded the file and writes
-``detail`` (English, technical) to the log that support reads.
+Each carries a stable ``code`` (what a program matches on: the portal maps it to a message in its users' language
+and terms), an English ``description`` of the reason for the command line, and the ``detail`` of this case
+(technical, for logs). The library itself says nothing about any application's menus or language.
 """
 
 from __future__ import annotations
 
 
 class BacpacError(Exception):
-    user_message: str = "Dit bestand is geen geldige back-up."
+    code = "invalid"
+    description = "This file is not a valid back-up."
 
-    def __init__(self, detail: str, *, user_message: str | None = None) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-        if user_message is not None:
-            self.user_message = user_message
 
     def __str__(self) -> str:
-        return f"{self.user_message} ({self.detail})"
+        return f"{self.description} ({self.detail})"
 
 
 class NotAZipFile(BacpacError):
-    user_message = (
-        "Dit bestand is geen .bacpac-back-up. Is het een back-up uit een ander programma (.ssb of .mdb)? "
-        "Gebruik dan 'Toevoegen → Bestaande administratie'."
-    )
+    code = "not_a_zip"
+    description = "This file is not a .bacpac (ZIP) archive."
 
 
 class SsbFileGiven(NotAZipFile):
-    user_message = (
-        "Dit is een .ssb-bestand en geen .bacpac-back-up. "
-        "Gebruik 'Toevoegen → Bestaande administratie' om dit bestand in te lezen."
-    )
+    code = "ssb_given"
+    description = "This is an .ssb back-up from the desktop program, not a .bacpac."
 
 
 class AccessDatabaseGiven(NotAZipFile):
-    user_message = (
-        "Dit is een Access-database (.mdb) en geen .bacpac-back-up. "
-        "Gebruik 'Toevoegen → Bestaande administratie' om dit bestand in te lezen."
-    )
+    code = "mdb_given"
+    description = "This is a Microsoft Access database (.mdb), not a .bacpac."
 
 
 class TruncatedFile(BacpacError):
-    user_message = "Dit bestand is onvolledig: waarschijnlijk is het uploaden of kopiëren afgebroken."
+    code = "truncated"
+    description = "This file is incomplete: the upload or copy was probably cut off."
 
 
 class UnsafeArchive(BacpacError):
-    user_message = "Dit bestand is geweigerd: het archief bevat onveilige bestandsnamen."
+    code = "unsafe_archive"
+    description = "This archive holds unsafe member names."
 
 
 class ArchiveTooLarge(BacpacError):
-    user_message = "Dit bestand is geweigerd: het archief is uitgepakt te groot of verdacht sterk gecomprimeerd."
+    code = "archive_too_large"
+    description = "This archive unpacks too large or is suspiciously highly compressed."
 
 
 class NotABacpac(BacpacError):
-    user_message = "Dit ZIP-bestand is geen .bacpac-back-up: de onderdelen van een back-up ontbreken."
+    code = "not_a_bacpac"
+    description = "This ZIP archive lacks the parts of a .bacpac."
 
 
 class DacpacGiven(BacpacError):
-    user_message = (
-        "Dit is een .dacpac-bestand: het bevat alleen de structuur van de database en geen gegevens. "
-        "Maak een .bacpac-export."
-    )
+    code = "dacpac_given"
+    description = "This is a .dacpac: it holds the database's structure but no data."
 
 
 class UnsupportedDataVersion(BacpacError):
-    user_message = (
-        "Deze back-up is gemaakt met een te oude versie van SQL Server-exporthulpmiddelen en kan niet "
-        "worden gelezen. Maak een nieuwe export met een recente SqlPackage."
-    )
+    code = "unsupported_data_version"
+    description = "This back-up was made by an export tool too old to be read."
 
 
 class ChecksumMismatch(BacpacError):
-    user_message = "Dit bestand is geen geldige back-up: de inhoud komt niet overeen met de controlesom."
+    code = "checksum_mismatch"
+    description = "The contents do not match the archive's checksums."
 
 
 class RowCountMismatch(BacpacError):
-    user_message = (
-        "Dit bestand is onvolledig: het bevat minder of meer rijen dan bij het maken van de back-up zijn "
-        "geteld. Maak de back-up opnieuw."
-    )
+    code = "row_count_mismatch"
+    description = "The archive holds more or fewer rows than were counted when it was made."
 
 
 class InvalidMetadata(BacpacError):
-    user_message = "Dit bestand is geen geldige back-up: de beschrijving van de database is onleesbaar."
+    code = "invalid_metadata"
+    description = "The description of the database (model.xml) cannot be read."
 
 
 class CorruptData(BacpacError):
-    user_message = "Dit bestand is beschadigd: de gegevens van een tabel zijn onleesbaar."
+    code = "corrupt_data"
+    description = "The data of a table cannot be read."
 
 
 class UnsupportedType(BacpacError):
-    user_message = "Deze back-up bevat een kolomtype dat de portal (nog) niet kan lezen."
+    code = "unsupported_type"
+    description = "The back-up holds a column type this library cannot read."

@@ -3,22 +3,26 @@
 
 Export reflects the schema, maps every column to a SQL Server type (TYPE_MAP below, also in README), and streams
 rows with server-side cursors into the bacpac writer. Import creates a new database's tables from model.xml,
-loads every row (PostgreSQL through COPY), then adds unique constraints, indexes and foreign keys after the data,
-and moves identity sequences past the loaded ids. Memory stays flat: rows move in batches, never whole tables.
+loads every row (PostgreSQL through COPY), then adds primary keys (on PostgreSQL; SQLite needs them in CREATE
+TABLE), unique constraints, indexes and foreign keys after the data, and moves identity sequences past the loaded
+ids. Memory stays flat: rows move in batches, never whole tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint
 
@@ -36,6 +40,7 @@ from backups.bacpac import (
     open_bacpac,
 )
 from backups.engines.base import EngineError, Progress, no_progress
+from portal.texts import StoredText
 
 BATCH_ROWS = 10_000
 DEFAULT_SCHEMA = "dbo"
@@ -199,6 +204,7 @@ class ExportResult:
     tables: int
     rows: int
     rows_per_table: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # per table: ROW_PATH or COLUMNAR_PATH
 
 
 @dataclass
@@ -208,9 +214,12 @@ class _SourceTable:
     source_name: str
     converters: list[Converter]
     row_count: int
+    types: list[sa.types.TypeEngine[Any]] = field(default_factory=list)
 
 
 def _reflect(engine: sa.Engine) -> list[_SourceTable]:
+    # Each kind of fact for all tables of a schema in one query (SQLAlchemy's get_multi_* calls; the per-table
+    # calls run the same dialect code one table at a time, five queries a table).
     inspector = sa.inspect(engine)
     default_schema = inspector.default_schema_name
     schemas = [s for s in inspector.get_schema_names() if s not in SKIPPED_SCHEMAS and not s.startswith("pg_temp")]
@@ -220,14 +229,25 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
     for schema in schemas:
         reflect_schema = None if schema == default_schema else schema
         target_schema = DEFAULT_SCHEMA if reflect_schema is None else schema
-        for name in sorted(inspector.get_table_names(schema=reflect_schema)):
-            if name.startswith("sqlite_"):
-                continue
-            pk = inspector.get_pk_constraint(name, schema=reflect_schema)
+        names = sorted(n for n in inspector.get_table_names(schema=reflect_schema) if not n.startswith("sqlite_"))
+        if not names:
+            continue
+        multi: dict[str, dict[tuple[str | None, str], Any]] = {
+            "columns": inspector.get_multi_columns(schema=reflect_schema, filter_names=names),
+            "pk": inspector.get_multi_pk_constraint(schema=reflect_schema, filter_names=names),
+            "fks": inspector.get_multi_foreign_keys(schema=reflect_schema, filter_names=names),
+            "uniques": inspector.get_multi_unique_constraints(schema=reflect_schema, filter_names=names),
+            "indexes": inspector.get_multi_indexes(schema=reflect_schema, filter_names=names),
+        }
+        for name in names:
+            key = (reflect_schema, name)
+            pk = multi["pk"].get(key) or {}
             pk_columns = pk.get("constrained_columns") or []
             columns: list[Column] = []
             converters: list[Converter] = []
-            for info in inspector.get_columns(name, schema=reflect_schema):
+            types: list[sa.types.TypeEngine[Any]] = []
+            for info in multi["columns"].get(key, []):
+                types.append(info["type"])
                 default = str(info.get("default") or "")
                 identity = bool(info.get("identity")) or default.startswith("nextval(")
                 if engine.dialect.name == "sqlite":
@@ -240,7 +260,7 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
             table = Table(schema=target_schema, name=name, columns=columns)
             if pk_columns:
                 table.primary_key = PrimaryKey(name=None, columns=list(pk_columns))
-            for fk in inspector.get_foreign_keys(name, schema=reflect_schema):
+            for fk in multi["fks"].get(key, []):
                 referred_schema = fk.get("referred_schema")
                 table.foreign_keys.append(
                     ForeignKey(
@@ -254,11 +274,11 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
                         on_delete=str((fk.get("options") or {}).get("ondelete") or "NO ACTION").upper(),
                     )
                 )
-            for unique in inspector.get_unique_constraints(name, schema=reflect_schema):
+            for unique in multi["uniques"].get(key, []):
                 table.unique_constraints.append(
                     UniqueConstraint(name=unique.get("name"), columns=list(unique["column_names"]))
                 )
-            for index in inspector.get_indexes(name, schema=reflect_schema):
+            for index in multi["indexes"].get(key, []):
                 if index.get("duplicates_constraint") or not all(index["column_names"]):
                     continue  # backs a unique constraint, or an expression index we cannot describe
                 table.indexes.append(
@@ -268,7 +288,7 @@ def _reflect(engine: sa.Engine) -> list[_SourceTable]:
                         unique=bool(index.get("unique")),
                     )
                 )
-            sources.append(_SourceTable(table, reflect_schema, name, converters, 0))
+            sources.append(_SourceTable(table, reflect_schema, name, converters, 0, types))
     return sources
 
 
@@ -319,6 +339,24 @@ def _stream_rows(
         on_batch(len(partition))
 
 
+def _support_log(progress: Progress) -> Callable[[str], None]:
+    """The job's support log when progress goes to a job (its Reporter), else nowhere."""
+    log = getattr(progress, "log", None)
+    return log if callable(log) else lambda text: None
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """Database failures, also those raised by psycopg's own cursors (the row path's COPY and server-side
+    cursors) and, once it has been imported, by the columnar path (imported on first use: web processes never
+    load numpy, Arrow or ADBC)."""
+    module = sys.modules.get("backups.engines.fastpath")
+    return (sa.exc.SQLAlchemyError, psycopg.Error, *(module.DATABASE_ERRORS if module is not None else ()))
+
+
+ROW_PATH = "rijen"
+COLUMNAR_PATH = "kolommen"
+
+
 def export(
     *,
     location: DatabaseLocation,
@@ -326,14 +364,23 @@ def export(
     database_name: str,
     progress: Progress = no_progress,
     compression: str = "fast",
+    columnar: bool = True,
 ) -> ExportResult:
-    """Write the administration database at `location` as a bacpac to `target` (a path or binary file)."""
+    """Write the administration database at `location` as a bacpac to `target` (a path or binary file).
+
+    Each table takes the columnar path (``fastpath``) when it can, else the row path; ``columnar=False`` forces
+    the row path for every table. The job's log says which path each table took."""
     engine = database_connect(location)
+    dialect = engine.dialect.name
+    log = _support_log(progress)
+    paths: dict[str, str] = {}
     try:
         with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                # One snapshot for the whole export, so tables agree with each other.
+            if dialect == "postgresql":
+                # One snapshot for the whole export, so tables agree with each other; timestamps with a time zone
+                # are read in UTC whatever the server's or the connection's TimeZone says.
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.exec_driver_sql("SET TIME ZONE 'UTC'")
             progress(1, "Structuur van de administratie lezen")
             sources = _reflect(engine)
             for source in sources:
@@ -341,32 +388,58 @@ def export(
                 source.row_count = int(conn.exec_driver_sql(count_query).scalar_one())
             total = sum(s.row_count for s in sources) or 1
             model = Model(tables=[s.table for s in sources])
-            server_version = f"{engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
+            server_version = f"{dialect} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
             done = 0
-            with BacpacWriter(
-                target,
-                database_name=database_name,
-                model=model,
-                server_version=server_version.strip(),
-                compression="maximum" if compression == "maximum" else "fast",
-            ) as writer:
-                for source in sources:
-                    phase = f"Tabel {source.table.name} opslaan"
+            if columnar and dialect in ("postgresql", "sqlite"):
+                from backups.engines import fastpath
+            fast = fastpath.ExportReader(conn, location) if columnar and dialect in ("postgresql", "sqlite") else None
+            try:
+                with BacpacWriter(
+                    target,
+                    database_name=database_name,
+                    model=model,
+                    server_version=server_version.strip(),
+                    compression="maximum" if compression == "maximum" else "fast",
+                ) as writer:
+                    for source in sources:
+                        phase = StoredText("Tabel %(table)s opslaan", table=source.table.name)
 
-                    def on_batch(n: int, phase: str = phase) -> None:
-                        nonlocal done
-                        done += n
+                        def on_batch(n: int, phase: str = phase) -> None:
+                            nonlocal done
+                            done += n
+                            progress(2 + done * 96 // total, phase)
+
                         progress(2 + done * 96 // total, phase)
-
-                    progress(2 + done * 96 // total, phase)
-                    writer.write_table(source.table, _stream_rows(conn, source, on_batch))
+                        path, reason = ROW_PATH, "kolompad uit" if fast is None else ""
+                        if fast is not None:
+                            reason = fastpath.export_refusal(dialect, source.table.columns, source.types) or ""
+                            if not reason:
+                                taken = fastpath.export_table(
+                                    writer,
+                                    fast,
+                                    source.table,
+                                    source.source_schema,
+                                    source.source_name,
+                                    source.types,
+                                    on_batch,
+                                    isal=compression != "maximum",
+                                )
+                                path, reason = (COLUMNAR_PATH, "") if taken else (ROW_PATH, "eerste batch afwijkend")
+                        if path == ROW_PATH:
+                            writer.write_table(source.table, _stream_rows(conn, source, on_batch))
+                        paths[source.table.full_name] = path
+                        log(f"export {source.table.full_name}: {path}pad" + (f" ({reason})" if reason else ""))
+            finally:
+                if fast is not None:
+                    fast.close()
             return ExportResult(
                 database_name=database_name,
                 tables=len(sources),
                 rows=writer.total_rows,
                 rows_per_table=dict(writer.rows_per_table),
+                paths=paths,
             )
-    except sa.exc.SQLAlchemyError as error:
+    except _database_errors() as error:
         raise EngineError(
             "De administratie kon niet worden gelezen. De klantenservice kan het logboek inzien.",
             f"export failed: {type(error).__name__}: {error}",
@@ -383,6 +456,7 @@ class ImportResult:
     tables: int
     rows: int
     rows_per_table: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
 
 
 def _sqlite_value(column: Column) -> Converter:
@@ -459,16 +533,23 @@ def import_(
     source: str | Path | IO[bytes],
     location: DatabaseLocation,
     progress: Progress = no_progress,
+    columnar: bool = True,
 ) -> ImportResult:
-    """Load a bacpac into the new, empty database at `location` (made by the caller, dropped by it on failure)."""
+    """Load a bacpac into the new, empty database at `location` (made by the caller, dropped by it on failure).
+
+    Each table takes the columnar path (``fastpath``) when the codec covers all its columns and the data holds
+    nothing it leaves to the reference reader, else the row path; ``columnar=False`` forces the row path."""
     engine = database_connect(location)
     dialect = engine.dialect.name
+    log = _support_log(progress)
+    paths: dict[str, str] = {}
     try:
         with open_bacpac(source) as bacpac:
             model = bacpac.model
             names = _target_names(model, dialect)
             metadata = sa.MetaData()
             sa_tables: dict[tuple[str, str], sa.Table] = {}
+            primary_keys: list[tuple[sa.Table, sa.PrimaryKeyConstraint]] = []
             for table in model.tables:
                 schema, name = names[(table.schema, table.name)]
                 pk = table.primary_key.columns if table.primary_key else []
@@ -483,7 +564,12 @@ def import_(
                 sa_table = sa.Table(name, metadata, *columns, schema=schema)
                 stored = {c.name for c in table.stored_columns}
                 if pk and set(pk) <= stored:
-                    sa_table.append_constraint(sa.PrimaryKeyConstraint(*pk))
+                    if dialect == "sqlite":
+                        sa_table.append_constraint(sa.PrimaryKeyConstraint(*pk))  # SQLite cannot add one later
+                    else:
+                        # After the data, like the other keys: one sorted index build instead of an index
+                        # insert per row.
+                        primary_keys.append((sa_table, sa.PrimaryKeyConstraint(*pk)))
                 sa_tables[(table.schema, table.name)] = sa_table
 
             # SQLite cannot add foreign keys later; it does not enforce them during the load either.
@@ -501,27 +587,63 @@ def import_(
             total_bytes = sum(p.size for t in model.tables for p in bacpac.parts(t)) or 1
             done_bytes = 0
             rows_per_table: dict[str, int] = {}
-            with engine.begin() as conn:
+            loader: Any = None
+            with contextlib.ExitStack() as stack, engine.begin() as conn:
+                stack.callback(lambda: loader is not None and loader.close())
                 if dialect == "sqlite":
                     conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 for table in model.tables:
                     sa_table = sa_tables[(table.schema, table.name)]
                     parts = bacpac.parts(table)
                     table_bytes = sum(p.size for p in parts)
-                    phase = f"Tabel {table.name} terugzetten"
+                    phase = StoredText("Tabel %(table)s terugzetten", table=table.name)
                     percent = 3 + done_bytes * 87 // total_bytes
                     progress(percent, phase)
                     if parts:
-                        rows = bacpac.rows(table)
-                        load = _copy_rows if dialect == "postgresql" else _insert_rows
-                        beat = functools.partial(progress, percent, phase)  # keeps the heartbeat going
-                        rows_per_table[table.full_name] = load(conn, sa_table, table, rows, beat)
+                        path, reason = ROW_PATH, "kolompad uit"
+                        decoder = None
+                        if columnar and dialect in ("postgresql", "sqlite"):
+                            from backups.engines import fastpath
+
+                            try:
+                                decoder = fastpath.import_decoder(bacpac, table)
+                            except fastpath.UnsupportedColumn as why:
+                                reason = str(why)
+                        if decoder is not None:
+                            step_bytes = 0
+
+                            def beat(consumed: int, start: int = done_bytes, phase: str = phase) -> None:
+                                nonlocal step_bytes
+                                step_bytes += consumed
+                                progress(3 + (start + step_bytes) * 87 // total_bytes, phase)
+
+                            try:
+                                if dialect == "postgresql":
+                                    if loader is None:
+                                        loader = fastpath.PostgresLoader(location)
+                                    count = loader.load(bacpac, decoder, sa_table, beat)
+                                else:
+                                    count = fastpath.import_sqlite(conn, bacpac, decoder, sa_table, beat)
+                                rows_per_table[table.full_name] = count
+                                path, reason = COLUMNAR_PATH, ""
+                            except fastpath.UnsupportedColumn as why:
+                                reason = f"teruggevallen: {why}"
+                        if path == ROW_PATH:
+                            rows = bacpac.rows(table)
+                            load = _copy_rows if dialect == "postgresql" else _insert_rows
+                            row_beat = functools.partial(progress, percent, phase)  # keeps the heartbeat going
+                            rows_per_table[table.full_name] = load(conn, sa_table, table, rows, row_beat)
+                        paths[table.full_name] = path
+                        log(f"import {table.full_name}: {path}pad" + (f" ({reason})" if reason else ""))
                     else:
                         rows_per_table[table.full_name] = 0
                     done_bytes += table_bytes
 
             progress(91, "Sleutels en indexen aanmaken")
             with engine.begin() as conn:
+                for sa_table, primary_key in primary_keys:
+                    sa_table.append_constraint(primary_key)
+                    conn.execute(AddConstraint(primary_key))
                 used = {t.name.lower() for t in sa_tables.values()}
                 for table in model.tables:
                     sa_table = sa_tables[(table.schema, table.name)]
@@ -542,9 +664,12 @@ def import_(
                     _reset_sequences(conn, sa_tables.values())
             progress(99, "Afronden")
             return ImportResult(
-                tables=len(model.tables), rows=sum(rows_per_table.values()), rows_per_table=rows_per_table
+                tables=len(model.tables),
+                rows=sum(rows_per_table.values()),
+                rows_per_table=rows_per_table,
+                paths=paths,
             )
-    except sa.exc.SQLAlchemyError as error:
+    except _database_errors() as error:
         raise EngineError(
             "De back-up kon niet in de nieuwe administratie worden gezet. De klantenservice kan het logboek inzien.",
             f"import failed: {type(error).__name__}: {str(error)[:2000]}",

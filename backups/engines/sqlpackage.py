@@ -40,6 +40,7 @@ from django.utils.translation import gettext_noop
 from administrations.databases import DatabaseLocation
 from administrations.models import LoginMethod
 from backups.engines.base import EngineError, Progress
+from portal.texts import StoredText
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ class _TableProgress:
         else:
             fraction = self.done / (self.done + EXPORT_HALF_WAY)
         percent = TABLES_START + int((TABLES_END - TABLES_START) * fraction)
-        self.report(percent, _("Tabel %(table)s verwerken") % {"table": name})
+        self.report(percent, StoredText(gettext_noop("Tabel %(table)s verwerken"), table=name))
 
     def line(self, text: str) -> None:
         match = _TABLE_LINE.match(text)

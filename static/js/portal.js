@@ -34,7 +34,28 @@ document.addEventListener("htmx:load", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-restore]").forEach(showTargetFields);
 });
-// The language switch sends its form as soon as a language is picked (without JavaScript: the Kies button).
-document.addEventListener("change", function (event) {
-  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
+// The language switch waits for its Kies button, so keyboard users can move through the choices.
+// R10: a finished local back-up goes to the browser by itself, once. The server marks the link only until the file
+// was downloaded; the attribute is removed before following it, so a second swap or event cannot repeat it.
+function followAutoDownload(root) {
+  var links = [];
+  if (root.matches && root.matches("a[data-auto-download]")) links.push(root);
+  if (root.querySelectorAll) links = links.concat(Array.prototype.slice.call(root.querySelectorAll("a[data-auto-download]")));
+  links.forEach(function (link) {
+    link.removeAttribute("data-auto-download");
+    window.location.assign(link.href);
+  });
+}
+document.addEventListener("htmx:load", function (event) {
+  followAutoDownload(event.detail && event.detail.elt ? event.detail.elt : document);
+});
+// A shown-once API key gets a copy button; it says when the key is on the clipboard.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-copy]");
+  if (!button) return;
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    button.textContent = button.getAttribute("data-copied") || button.textContent;
+  });
 });

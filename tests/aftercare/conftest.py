@@ -6,7 +6,8 @@ from administrations import bookkeeping
 from administrations.models import Administration, ApiConnection, Bank, BankConnection, Location, Mailbox, Right
 from administrations.services import Target, administration_create
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start
+from backups.restores import restore_start
+from backups.services import backup_create
 
 
 @pytest.fixture

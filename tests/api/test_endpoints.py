@@ -110,7 +110,7 @@ def test_restoring_to_a_local_target_as_the_restore_form(
         (
             {"name": "Bakkerij Test", "location": "local", "local_path": "x"},
             "name",
-            "Er bestaat al een administratie met deze naam.",
+            "Er bestaat al een administratie met de naam ‘Bakkerij Test’.",
         ),
         ({"name": "Nieuw", "location": "local"}, "local_path", "Kies waar het administratiebestand komt."),
         ({"name": "Nieuw", "location": "local", "local_path": "../buiten"}, "local_path", "Kies een locatie binnen"),
@@ -201,6 +201,11 @@ def test_listing_back_ups_in_pages_and_with_filters(api, cast, make_token, uploa
     assert api("get", "/backups/?origin=upload", token).json()["items"][0]["id"] == uploaded.pk
     bad = api("get", "/backups/?created_after=gisteren&page=0", token)
     assert bad.status_code == 422 and set(bad.json()["errors"]) == {"created_after", "page"}
+    # Offsets PostgreSQL cannot store (beyond ±15:59) and moments at the edge of the years 1 to 9999.
+    far_west = api("get", "/backups/", token, data={"created_before": "1814-02-18T03:41:10-19:16"}).json()
+    assert far_west["count"] == 0
+    assert api("get", "/backups/", token, data={"created_after": "0001-01-01T00:00:00+23:00"}).json()["count"] == 5
+    assert api("get", "/backups/", token, data={"created_before": "9999-12-31T23:59:59-23:00"}).json()["count"] == 5
 
 
 def test_a_banking_administration_warns_before_a_back_up(api, cast, make_token, online) -> None:
@@ -247,3 +252,22 @@ def test_aftercare_listed_and_resolved(api, cast, make_token) -> None:
         "post", f"/aftercare-items/{first.pk + 1}/resolve", token, json_body={"action": "mailbox", "address": "geen"}
     )
     assert bad.status_code == 422 and "address" in bad.json()["errors"]
+
+
+def test_a_jobs_stored_texts_reach_the_api_as_sentences_in_the_callers_language(api, cast, make_token, online) -> None:
+    job = Job.objects.create(
+        kind=Job.Kind.EXPORT,
+        account=cast.account,
+        administration=online,
+        requested_by=cast.owner,
+        status=Job.Status.RUNNING,
+        phase="Tabel %(table)s opslaan",
+        phase_params={"table": "journaalposten"},
+    )
+    token = make_token(cast.owner)
+    shown = api("get", f"/jobs/{job.pk}", token).json()
+    assert shown["phase"] == "Tabel journaalposten opslaan"  # never the stored "%(table)s"
+    assert (
+        api("get", f"/jobs/{job.pk}", token, headers={"Accept-Language": "en"}).json()["phase"]
+        == "Saving table journaalposten"
+    )

@@ -124,7 +124,8 @@ def test_a_failed_back_up_and_a_restore_are_delivered(
 ) -> None:
     from administrations.models import Location
     from administrations.services import Target
-    from backups.services import backup_create, restore_start
+    from backups.restores import restore_start
+    from backups.services import backup_create
 
     webhook_for(cast, receiver.url, ["backup.failed", "restore.finished", "restore.failed"])
     online.database_name = "bestaat-niet.sqlite3"

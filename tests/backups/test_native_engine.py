@@ -156,7 +156,7 @@ def test_a_file_whose_data_breaks_half_way_is_refused_naming_the_table(tmp_path)
     with pytest.raises(CorruptData) as failure:
         native.import_(source=broken, location=target)
     assert "relaties" in str(failure.value)
-    assert failure.value.user_message
+    assert failure.value.code == "corrupt_data"
 
 
 def test_the_type_map_is_one_table_that_covers_the_common_types() -> None:

@@ -68,7 +68,7 @@ def test_restoring_to_a_local_path_that_names_no_file_gets_a_form_error(
         {"name": "Terug", "location": "local", "local_path": path, "password": PASSWORD},
         headers=headers,
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == [message]
     assert PASSWORD not in response.content.decode()
     assert nothing_was_made(before)
@@ -82,7 +82,7 @@ def test_adding_an_mdb_at_a_local_path_that_names_no_file_gets_a_form_error(
     before = Administration.objects.count()
     upload = SimpleUploadedFile("oud.mdb", b"x" * 100)
     response = owner.post(MDB, {"file": upload, "location": "local", "local_path": path, "password": PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == [message]
     assert nothing_was_made(before)
 

@@ -16,7 +16,9 @@ from administrations.models import Administration, Location
 from administrations.services import Target
 from backups import bacpac, storage
 from backups.models import Backup, Job
-from backups.services import backup_upload, restore_start
+from backups.refusals import bacpac_message
+from backups.restores import restore_start
+from backups.services import backup_upload
 from tests.backups.helpers import SAMPLES
 from tests.bacpac.samples import rebuild
 
@@ -55,7 +57,7 @@ def test_the_unchanged_sample_verifies() -> None:
 def test_verify_refuses_rows_that_do_not_add_up_to_the_origin_total(short_file: Path) -> None:
     with pytest.raises(bacpac.RowCountMismatch) as refused:
         bacpac.verify(short_file)
-    assert refused.value.user_message.startswith(MESSAGE)
+    assert bacpac_message(refused.value).startswith(MESSAGE)
     assert "Origin.xml says 255" in refused.value.detail or "says 254" in refused.value.detail
 
 
@@ -69,8 +71,8 @@ def test_the_command_line_verify_says_so_and_exits_non_zero(short_file: Path) ->
     assert done.returncode == 2
     assert json.loads(done.stdout) | {"detail": ""} == {
         "ok": False,
-        "error": "RowCountMismatch",
-        "user_message": bacpac.RowCountMismatch.user_message,
+        "error": "row_count_mismatch",
+        "description": bacpac.RowCountMismatch.description,
         "detail": "",
     }
 
@@ -107,6 +109,6 @@ def test_a_stored_back_up_with_rows_missing_is_not_restored(
         )
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
-    assert job.user_message == bacpac.RowCountMismatch.user_message
+    assert job.message_text.startswith(MESSAGE)
     assert not Administration.objects.filter(name="Kort").exists()
     assert not (Path(settings.LOCAL_ADMINISTRATIONS_ROOT) / "kort.sqlite3").exists()

@@ -17,16 +17,10 @@ from administrations.databases import database_connect
 from administrations.models import Administration, Location, LoginMethod, Package
 from administrations.services import Target, administration_create
 from backups import storage
-from backups.bacpac import BacpacError, ChecksumMismatch
+from backups.bacpac import ChecksumMismatch
 from backups.models import Backup, Job
-from backups.services import (
-    BackupRefused,
-    administration_delete_start,
-    backup_create,
-    backup_delete,
-    backup_upload,
-    restore_start,
-)
+from backups.restores import restore_start
+from backups.services import BackupRefused, administration_delete_start, backup_create, backup_delete, backup_upload
 from backups.tasks import reap_jobs
 from tests.backups.helpers import SAMPLES, table_checksums
 
@@ -212,7 +206,7 @@ def test_a_tampered_upload_is_refused_and_nothing_is_kept(cast, settings, tmp_pa
             zout.writestr(info, data.replace(b"authors", b"auteurs") if info.filename == "model.xml" else data)
     with tampered.open("rb") as source, pytest.raises(ChecksumMismatch) as refused:
         backup_upload(account=cast.account, user=cast.owner, source=source, file_name="x.bacpac")
-    assert refused.value.user_message
+    assert refused.value.code == "checksum_mismatch"
     assert not Backup.objects.exists() and storage_files(settings) == []
 
 
@@ -220,9 +214,9 @@ def test_a_tampered_upload_is_refused_and_nothing_is_kept(cast, settings, tmp_pa
 def test_r14_an_ssb_or_mdb_upload_points_to_adding_an_existing_administration(cast, name: str, tmp_path) -> None:
     file = tmp_path / name
     file.write_bytes(b"\x00\x01\x00\x00Standard Jet DB" + b"\x00" * 100)
-    with file.open("rb") as source, pytest.raises((BackupRefused, BacpacError)) as refused:
+    with file.open("rb") as source, pytest.raises(BackupRefused) as refused:
         backup_upload(account=cast.account, user=cast.owner, source=source, file_name=name)
-    assert "Toevoegen → Bestaande administratie" in getattr(refused.value, "user_message", "")
+    assert "Toevoegen → Bestaande administratie" in refused.value.user_message
 
 
 def test_r8_deleting_a_back_up_deletes_its_file(cast, settings, django_capture_on_commit_callbacks) -> None:
@@ -550,7 +544,7 @@ def test_r2_back_ups_can_be_made_of_online_local_and_network_administrations(
 def test_the_reaper_removes_the_upload_of_a_dead_mdb_import(cast) -> None:
     from datetime import UTC, datetime
 
-    from administrations.mdb import mdb_staging_folder
+    from backups.restores import mdb_staging_folder
 
     staged = mdb_staging_folder() / "dood.mdb"
     staged.write_bytes(b"\x00\x01\x00\x00Standard Jet DB")

@@ -73,7 +73,7 @@ def test_a_bacpac_post_larger_than_the_limit_is_refused_with_the_size_as_a_size(
     settings.BACKUP_UPLOAD_MAX_BYTES = MB
     big = SimpleUploadedFile("groot.bacpac", os.urandom(5 * MB))
     response = owner.post(UPLOAD, {"file": big}, headers=headers)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == ["Dit bestand is groter dan de toegestane 1 MB."]
     assert nothing_was_kept(incoming)
 
@@ -82,7 +82,7 @@ def test_a_file_just_over_the_limit_is_stopped_while_it_streams(owner: Client, s
     # Content-Length is within the limit plus room for the form: only counting the file itself can catch this one.
     settings.BACKUP_UPLOAD_MAX_BYTES = MB
     response = owner.post(UPLOAD, {"file": SimpleUploadedFile("net-te-groot.bacpac", os.urandom(MB + 10_000))})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == ["Dit bestand is groter dan de toegestane 1 MB."]
     assert nothing_was_kept(incoming)
 
@@ -94,7 +94,7 @@ def test_an_mdb_post_larger_than_the_limit_is_refused_in_the_form(
     settings.MDB_UPLOAD_MAX_BYTES = 2 * MB
     big = SimpleUploadedFile("groot.mdb", os.urandom(3 * MB))
     response = owner.post(MDB, {"name": "Oud archief", "location": "local", "file": big}, headers=headers)
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.content.decode()
     assert errors(body) == ["Dit bestand is groter dan de toegestane 2 MB."]
     # The whole page without htmx, the form alone for htmx to swap in.
@@ -203,7 +203,7 @@ def test_a_64_mb_stream_with_a_1_mb_limit_writes_nothing_to_the_upload_folder(
     settings.BACKUP_UPLOAD_MAX_BYTES = MB
     with FolderWatch(incoming) as watch:
         status, body = send_streamed(live_server, session, size=64 * MB)
-    assert status == 400
+    assert status == 422
     assert errors(body) == ["Dit bestand is groter dan de toegestane 1 MB."]
     assert watch.largest == 0
     assert not Job.objects.exists()
@@ -216,7 +216,7 @@ def test_a_chunked_stream_without_a_length_is_not_written_either(
     settings.BACKUP_UPLOAD_MAX_BYTES = MB
     with FolderWatch(incoming) as watch:
         status, body = send_streamed(live_server, session, size=16 * MB, chunked=True)
-    assert status == 400
+    assert status == 422
     assert errors(body) == ["Het bestand kon niet worden ontvangen. Probeer het opnieuw."]
     assert watch.largest == 0
     assert not Job.objects.exists()
@@ -246,7 +246,7 @@ def test_an_upload_that_would_fill_the_disk_is_refused(
 ) -> None:
     settings.MIN_FREE_DISK_BYTES = MB  # 2 MB disk: at most about 1 MB may come in
     response = owner.post(UPLOAD, {"file": SimpleUploadedFile("past-niet.bacpac", os.urandom(3 * MB // 2))})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == [
         "Er is nu niet genoeg schijfruimte om dit bestand te ontvangen. Probeer het later opnieuw of neem contact "
         "op met de klantenservice."
@@ -263,7 +263,7 @@ def test_an_upload_that_would_fill_the_disk_is_refused(
 def test_an_mdb_upload_on_a_nearly_full_disk_is_refused(owner: Client, settings: Any, small_disk: Path) -> None:
     # The default reserve is far more than this whole disk.
     response = owner.post(MDB, {"location": "online", "file": SimpleUploadedFile("klein.mdb", b"x" * 1000)})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "niet genoeg schijfruimte" in " ".join(errors(response.content.decode()))
     assert nothing_was_kept(small_disk)
 
@@ -292,7 +292,7 @@ def test_a_very_long_bacpac_file_name_gets_a_dutch_message(
 ) -> None:
     name = "a" * (length - len(".bacpac")) + ".bacpac"
     response = post_file_named(owner, UPLOAD, name, (SAMPLES / "pubs.bacpac").read_bytes(), headers=headers)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == [NAME_TOO_LONG]
     assert nothing_was_kept(incoming)
     assert not AuditEvent.objects.exists()
@@ -300,7 +300,7 @@ def test_a_very_long_bacpac_file_name_gets_a_dutch_message(
 
 def test_a_long_extension_does_not_break_the_temporary_file(owner: Client, incoming: Path) -> None:
     response = post_file_named(owner, UPLOAD, "a." + "b" * 250, b"PK" * 100)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == ["Kies een .bacpac-bestand."]
     assert nothing_was_kept(incoming)
 
@@ -309,7 +309,7 @@ def test_a_long_extension_does_not_break_the_temporary_file(owner: Client, incom
 def test_a_very_long_mdb_file_name_gets_a_dutch_message(owner: Client, incoming: Path, length: int) -> None:
     name = "a" * (length - len(".mdb")) + ".mdb"
     response = post_file_named(owner, MDB, name, b"x" * 100, location="online", confirm_cost="on")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert errors(response.content.decode()) == [NAME_TOO_LONG]
     assert nothing_was_kept(incoming)
 

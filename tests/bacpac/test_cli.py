@@ -53,10 +53,10 @@ def test_a_refused_file_exits_non_zero_with_message_and_detail(
     fake.write_bytes(b"SnelStart" + bytes(100))
     assert main(["verify", str(fake)]) == 2
     err = capsys.readouterr().err
-    assert "Toevoegen → Bestaande administratie" in err
-    assert "SsbFileGiven: " in err
+    assert "This is an .ssb back-up from the desktop program, not a .bacpac." in err
+    assert "ssb_given: " in err
     assert main(["inspect", str(fake), "--json"]) == 2
-    assert json.loads(capsys.readouterr().out)["error"] == "SsbFileGiven"
+    assert json.loads(capsys.readouterr().out)["error"] == "ssb_given"
 
 
 def test_bench_writes_and_reads_back(capsys: pytest.CaptureFixture[str]) -> None:

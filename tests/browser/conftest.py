@@ -63,5 +63,5 @@ def log_in(page: Any, live_server: Any, username: str, password: str = "geheim-w
     page.goto(f"{live_server.url}/inloggen/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.locator("main").get_by_role("button", name="Inloggen").click()
     page.wait_for_url(f"{live_server.url}/administraties/")

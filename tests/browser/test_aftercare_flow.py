@@ -11,7 +11,8 @@ from administrations import bookkeeping
 from administrations.models import ApiConnection, Bank, BankConnection, Location, Mailbox, Right
 from administrations.services import Target, administration_create
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start
+from backups.restores import restore_start
+from backups.services import backup_create
 from backups.tasks import run_job
 from tests.browser.conftest import log_in
 

@@ -33,11 +33,13 @@ def test_a_firm_users_day(page: Any, live_server: Any, cast) -> None:
     client_card.get_by_text("Nog geen").first.wait_for()
     row = page.locator(f"#client-administration-{client_administration.pk}")
     row.get_by_role("button", name="Back-up maken").click()
-    page.wait_for_url(f"{live_server.url}/back-ups/")
+    # Back on Klanten, where the firm started, with word of where the back-up goes.
+    page.wait_for_url(f"{live_server.url}/administraties/kantoor/")
+    page.locator("main .messages").get_by_text("Hij komt in het overzicht van je kantoor").wait_for()
+    page.locator(f"#client-administration-{client_administration.pk}").get_by_text("Klaar").wait_for()
+    backup = Backup.objects.get()
+    assert backup.account == cast.firm and backup.client_account == cast.account
+    page.get_by_role("link", name="Overzicht Online Back-up").click()
     backup_row = page.locator("tbody tr", has_text="Bakkerij Online")
     backup_row.get_by_text("klant: Bakkerij Test").wait_for()
     backup_row.get_by_text("Klaar").wait_for()
-    backup = Backup.objects.get()
-    assert backup.account == cast.firm and backup.client_account == cast.account
-    page.get_by_role("link", name="Klanten").click()
-    page.locator(f"#client-administration-{client_administration.pk}").get_by_text("Klaar").wait_for()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +16,10 @@ import sqlalchemy as sa
 from administrations import bookkeeping
 from administrations.models import Administration, Location
 from administrations.services import Target, administration_create
+from backups.jobs import Reporter
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start, upload_staging_folder, upload_start
+from backups.restores import restore_start
+from backups.services import backup_create, upload_staging_folder, upload_start
 from tests.backups.helpers import table_checksums
 from tests.conftest import require_service
 from tests.faults.conftest import LARGE_LINES, NOTHING_LEFT, leftovers
@@ -39,29 +39,37 @@ DISK_FULL_MESSAGE = (
 DISK_BYTES = 1024 * 1024
 
 
-class Terminator(threading.Thread):
-    """pg_terminate_backend() of the connection to `database` as soon as its latest statement matches `query_like`:
-    a statement that only runs in the middle of the job, on a connection the job keeps open to its end, so the cut
-    always lands mid-job. Only connections to the test's own database, never anyone else's."""
+class Terminator:
+    """pg_terminate_backend()s the connections to `database` (only the test's own database, never anyone else's)
+    once the job reports progress inside the table `phase` names for the second time: the job is then certainly
+    half-way through that table's data, however fast the machine is, so nothing races a clock."""
 
-    def __init__(self, server: sa.URL, database: str, *, query_like: str) -> None:
-        super().__init__(daemon=True)
+    def __init__(self, server: sa.URL, database: str, *, phase: str, query_like: str = "%") -> None:
         self.engine = sa.create_engine(server, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
-        self.database, self.query_like = database, query_like
+        self.database, self.phase, self.query_like = database, phase, query_like
         self.terminated: list[int] = []
+        self._seen = 0
 
-    def run(self) -> None:
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        report = Reporter.__call__
+
+        def reporting(reporter: Reporter, percent: int, phase: str) -> None:
+            report(reporter, percent, phase)
+            if phase == self.phase and not self.terminated:
+                self._seen += 1
+                if self._seen >= 2:
+                    self.cut()
+
+        monkeypatch.setattr(Reporter, "__call__", reporting)
+
+    def cut(self) -> None:
         find = sa.text(
             "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid() AND query ILIKE :q"
         )
-        deadline = time.monotonic() + 60
         with self.engine.connect() as conn:
-            while not self.terminated and time.monotonic() < deadline:
-                for pid in conn.execute(find, {"db": self.database, "q": self.query_like}).scalars():
-                    if conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar():
-                        self.terminated.append(pid)
-                if not self.terminated:
-                    time.sleep(0.01)  # the interval of polling pg_stat_activity
+            for pid in conn.execute(find, {"db": self.database, "q": self.query_like}).scalars():
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+                self.terminated.append(pid)
         self.engine.dispose()
 
 
@@ -83,20 +91,17 @@ def pg_administration(cast, postgres_online) -> Administration:
 
 
 def test_the_export_connection_terminated_mid_export(
-    cast, pg_administration, postgres_server, django_capture_on_commit_callbacks, settings
+    cast, pg_administration, postgres_server, django_capture_on_commit_callbacks, settings, monkeypatch
 ) -> None:
     location = pg_administration.database_location()
     before = table_checksums(location)
-    # The export reads each table through a server-side cursor of its own, on the one connection it holds from its
-    # first statement to its last: once such a cursor is seen, the export is streaming rows.
-    cutter = Terminator(postgres_server, location.name, query_like="%bacpac\\_export\\_%")
-    cutter.start()
+    cutter = Terminator(postgres_server, location.name, phase="Tabel journaalregels opslaan")
+    cutter.install(monkeypatch)
 
     job = run_with_commit(
         django_capture_on_commit_callbacks,
         lambda: backup_create(administration=pg_administration, user=cast.owner),
     )
-    cutter.join(timeout=5)
 
     assert cutter.terminated, "the export's connection was terminated while it ran"
     assert job.status == Job.Status.FAILED
@@ -115,7 +120,7 @@ def test_the_export_connection_terminated_mid_export(
 
 
 def test_the_target_connection_terminated_mid_import(
-    cast, pg_administration, postgres_server, django_capture_on_commit_callbacks, settings
+    cast, pg_administration, postgres_server, django_capture_on_commit_callbacks, settings, monkeypatch
 ) -> None:
     made = run_with_commit(
         django_capture_on_commit_callbacks,
@@ -137,12 +142,12 @@ def test_the_target_connection_terminated_mid_import(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = restore()
     target_name = job.params["database_name"]
-    # Every table is copied in one transaction on one connection: a COPY seen is the import under way.
-    cutter = Terminator(postgres_server, target_name, query_like="%COPY%")
-    cutter.start()
+    # Both paths load a table with COPY: the row path's text COPY, the columnar path's binary COPY per window.
+    cutter = Terminator(postgres_server, target_name, phase="Tabel journaalregels terugzetten", query_like="%COPY%")
+    cutter.install(monkeypatch)
     for callback in callbacks:
         callback()
-    cutter.join(timeout=5)
+    monkeypatch.undo()
     job.refresh_from_db()
 
     assert cutter.terminated, "the import's connection was terminated while it ran"

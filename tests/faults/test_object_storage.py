@@ -43,7 +43,8 @@ from administrations.models import Administration
 from administrations.services import Target
 from backups import storage
 from backups.models import Backup, Job
-from backups.services import restore_start, upload_staging_folder, upload_start
+from backups.restores import restore_start
+from backups.services import upload_staging_folder, upload_start
 from backups.tasks import reap_jobs
 from tests.faults.conftest import NOTHING_LEFT, free_port, leftovers, wait_for
 

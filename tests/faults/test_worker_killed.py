@@ -16,7 +16,8 @@ from administrations.models import Administration
 from administrations.services import Target
 from backups import bacpac
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start, upload_staging_folder, upload_start
+from backups.restores import restore_start
+from backups.services import backup_create, upload_staging_folder, upload_start
 from backups.tasks import reap_jobs
 from tests.faults.conftest import (
     NOTHING_LEFT,

@@ -13,6 +13,7 @@ from administrations import bookkeeping
 from administrations.models import Account, Administration, Location, Membership, Package, Right
 from administrations.services import Target, administration_create, firm_revoke_backup_applies
 from backups.models import Backup, Job
+from tests.helpers import main_text, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -46,15 +47,20 @@ def test_a_firm_user_sees_exactly_the_clients_with_unblocked_rights(
         response = client.get(reverse("administrations:firm_dashboard"))
     names = [a.name for a in response.context["administrations"]]
     assert sorted(names) == ["Bakkerij Test", "Bloemist BV"]
-    body = response.content.decode()
-    assert "Garage" not in body and "Zonder recht" not in body
-    assert "Klanten" in client.get(reverse("administrations:list")).content.decode()
+    body = main_text(response)
+    assert "Zonder recht" not in body
+    # The blocked client is not among the clients to work on; it is named under "Toegang geblokkeerd".
+    clients = " ".join(
+        text_of(response, f"main #client-administration-{a.pk}") for a in response.context["administrations"]
+    )
+    assert "Garage" not in clients and "Garage BV" in text_of(response, "main #blocked-clients")
+    assert "Klanten" in text_of(client.get(reverse("administrations:list")), "nav.mainnav")
 
 
 def test_the_dashboard_is_for_firm_users_only(client, cast) -> None:
     client.force_login(cast.owner)
     assert client.get(reverse("administrations:firm_dashboard")).status_code == 404
-    assert ">Klanten<" not in client.get(reverse("administrations:list")).content.decode()
+    assert "Klanten" not in text_of(client.get(reverse("administrations:list")), "nav.mainnav")
 
 
 def test_a_back_up_by_the_firm_lands_in_the_firms_overview_labelled_with_the_client(
@@ -66,9 +72,9 @@ def test_a_back_up_by_the_firm_lands_in_the_firms_overview_labelled_with_the_cli
         client.post(reverse("backups:create", args=[administration.pk]))
     backup = Backup.objects.get()
     assert backup.is_ready and backup.account == cast.firm and backup.client_account == administration.account
-    firm_overview = client.get(reverse("backups:list")).content.decode()
+    firm_overview = main_text(client.get(reverse("backups:list")))
     assert "Bloemist BV" in firm_overview and "klant: Bloemist" in firm_overview
-    dashboard = client.get(reverse("administrations:firm_dashboard")).content.decode()
+    dashboard = main_text(client.get(reverse("administrations:firm_dashboard")))
     assert "Klaar" in dashboard
 
     owner = Account.objects.get(name="Bloemist")
@@ -81,7 +87,7 @@ def test_a_back_up_by_the_firm_lands_in_the_firms_overview_labelled_with_the_cli
     client.force_login(user)
     overview = client.get(reverse("backups:list"))
     assert list(overview.context["page"].object_list) == []
-    body = overview.content.decode()
+    body = main_text(overview)
     assert "Back-ups door je accountantskantoor" in body and "Kantoor Test" in body and "firmstaff" in body
     assert reverse("backups:download", args=[backup.pk]) not in body
     assert client.get(reverse("backups:download", args=[backup.pk])).status_code == 404
@@ -117,11 +123,11 @@ def test_revoking_a_month_old_firm_right_backs_up_into_the_firms_overview(
     age(right, 31)
     client.force_login(cast.owner)
     url = reverse("administrations:right_remove", args=[administration.pk, right.pk])
-    confirm = client.get(url).content.decode()
+    confirm = main_text(client.get(url))
     assert "maken we eerst automatisch een back-up" in confirm
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, follow=True)
-    assert "krijgt een back-up tot nu" in response.content.decode()
+    assert "krijgt een back-up tot nu" in main_text(response)
     backup = Backup.objects.get()
     assert backup.origin == Backup.Origin.AUTOMATIC_ON_REVOKE and backup.is_ready
     assert backup.account == cast.firm and backup.client_account == cast.account
@@ -135,7 +141,7 @@ def test_revoking_a_younger_firm_right_makes_no_back_up(client, cast) -> None:
     age(right, 29)
     client.force_login(cast.owner)
     url = reverse("administrations:right_remove", args=[administration.pk, right.pk])
-    assert "automatisch een back-up" not in client.get(url).content.decode()
+    assert "automatisch een back-up" not in main_text(client.get(url))
     client.post(url)
     assert not Backup.objects.exists() and not Job.objects.exists()
     assert not Right.objects.filter(pk=right.pk).exists()

@@ -13,6 +13,7 @@ from backups.services import backup_create, backup_upload
 from portal.apps import FIRST_LINE, SECOND_LINE
 from portal.models import AuditEvent
 from tests.backups.helpers import SAMPLES
+from tests.helpers import main_text
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +50,11 @@ def failed_job(cast) -> Job:
 
 
 def test_support_finds_a_customer_by_back_up_and_reads_a_jobs_full_log(first_line, cast, backup, failed_job) -> None:
-    assert "pubs" in first_line.get("/beheer/backups/backup/?q=pubs").content.decode()
-    assert "Bakkerij Test" in first_line.get("/beheer/backups/backup/?q=owner@example.nl").content.decode()
-    page = first_line.get(f"/beheer/backups/job/{failed_job.pk}/change/").content.decode()
+    assert "pubs" in main_text(first_line.get("/beheer/backups/backup/?q=pubs"))
+    assert "Bakkerij Test" in main_text(first_line.get("/beheer/backups/backup/?q=owner@example.nl"))
+    page = main_text(first_line.get(f"/beheer/backups/job/{failed_job.pk}/change/"))
     assert "Traceback: schijf vol" in page
-    contents = first_line.get(f"/beheer/backups/backup/{backup.pk}/change/").content.decode()
+    contents = main_text(first_line.get(f"/beheer/backups/backup/{backup.pk}/change/"))
     assert "dbo.authors" in contents
 
 

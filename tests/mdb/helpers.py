@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from administrations.mdb import _rc4, mdb_staging_folder
+from backups.engines.mdbtools import _rc4
+from backups.restores import mdb_staging_folder
 from tests.conftest import require_service
 
 MDB_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "mdb"

@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from administrations.databases import database_connect
-from administrations.mdb import mdb_import_start, mdb_inspect, mdb_staging_folder
 from administrations.models import Administration, Location
 from administrations.services import Target
+from backups.engines.mdbtools import mdb_inspect
 from backups.models import Backup, Job
-from backups.services import backup_create, restore_start
+from backups.restores import mdb_import_start, mdb_staging_folder, restore_start
+from backups.services import backup_create
 from tests.backups.helpers import table_checksums
 from tests.mdb.helpers import DATES, NWIND, expected_counts, require_mdbtools, rows_of, stage
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from administrations.mdb import MdbError, mdb_import_start, mdb_staging_folder
 from administrations.models import Account, Administration, Location, Membership, Package
 from administrations.services import Target
+from backups.engines.mdbtools import MdbError
 from backups.models import Job
+from backups.restores import mdb_import_start, mdb_staging_folder
 from backups.services import BackupRefused
 from tests.mdb.helpers import DATES, NWIND, require_mdbtools, stage, with_password, without_tables
 
@@ -137,7 +138,7 @@ def test_a_local_path_outside_the_root_is_refused(cast) -> None:
 
 
 def test_a_failure_in_the_job_drops_the_database_it_made(cast, django_capture_on_commit_callbacks, monkeypatch) -> None:
-    from administrations import mdb
+    from backups.engines import mdbtools as mdb
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = start(cast, stage(NWIND))

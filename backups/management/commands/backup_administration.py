@@ -37,7 +37,7 @@ class Command(BaseCommand):
         run_job(job.pk, echo=printer(self.stdout))
         job.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED or job.backup is None:
-            raise CommandError(job.user_message or f"Taak {job.pk} is niet gelukt ({job.get_status_display()}).")
+            raise CommandError(job.message_text or f"Taak {job.pk} is niet gelukt ({job.get_status_display()}).")
         backup = job.backup
         self.stdout.write(
             self.style.SUCCESS(

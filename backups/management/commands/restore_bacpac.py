@@ -14,7 +14,9 @@ from administrations.services import Target
 from backups.bacpac import BacpacError
 from backups.management.commands._progress import printer
 from backups.models import Job
-from backups.services import BackupRefused, backup_upload, restore_start
+from backups.refusals import bacpac_message
+from backups.restores import restore_start
+from backups.services import BackupRefused, backup_upload
 from backups.tasks import run_job
 
 PASSWORD_VARIABLE = "RESTORE_SQL_PASSWORD"  # noqa: S105 - the name of the variable, not a password
@@ -71,12 +73,14 @@ class Command(BaseCommand):
             )
         except OSError as error:
             raise CommandError(f"Het bestand kan niet worden gelezen: {error.strerror}") from None
-        except (BacpacError, BackupRefused, DatabaseError) as refused:
+        except BacpacError as refused:
+            raise CommandError(bacpac_message(refused)) from None
+        except (BackupRefused, DatabaseError) as refused:
             raise CommandError(refused.user_message) from None
         run_job(job.pk, echo=printer(self.stdout))
         job.refresh_from_db()
         if job.status != Job.Status.SUCCEEDED or job.result_administration is None:
-            raise CommandError(job.user_message or f"Taak {job.pk} is niet gelukt.")
+            raise CommandError(job.message_text or f"Taak {job.pk} is niet gelukt.")
         administration = job.result_administration
         self.stdout.write(
             self.style.SUCCESS(f"Teruggezet als nieuwe administratie ‘{administration.name}’ (id {administration.pk}).")

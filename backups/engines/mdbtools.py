@@ -1,5 +1,5 @@
-"""Toevoegen → Bestaande administratie (R14): an old Microsoft Access / Jet administration file (.mdb) becomes a NEW
-administration, online, local or on a network server, like a restore.
+"""The engine that reads old Microsoft Access / Jet administration files (.mdb) for Toevoegen → Bestaande
+administratie (R14; started and run in backups.restores, beside the restore of a .bacpac).
 
 The file is read with Debian's mdbtools (`mdb-ver`, `mdb-tables`, `mdb-schema`, `mdb-json`); nothing of Access runs
 here. Rows come out of `mdb-json` one line per row and go into the new database in batches, so memory stays flat
@@ -21,21 +21,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import sqlalchemy as sa
-from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from administrations.databases import DatabaseLocation
-from administrations.models import Account, Administration, DatabaseEngine, Location
-from administrations.services import Target, administration_create
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
-    from backups.jobs import Reporter
-    from backups.models import Job
+from portal.errors import PortalError
+from portal.texts import StoredText
 
 Progress = Callable[[int, str], None]
 
@@ -59,12 +53,8 @@ _PASSWORD_OFFSET = 0x42
 _HEADER_DATE_OFFSET = 0x72
 
 
-class MdbError(Exception):
-    """A file we refuse or could not read; `user_message` is shown (Dutch), the exception text is for the log."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(detail or user_message)
-        self.user_message = user_message
+class MdbError(PortalError):
+    """A file we refuse or could not read."""
 
 
 def _not_access() -> MdbError:
@@ -379,7 +369,7 @@ def mdb_import(path: Path, location: DatabaseLocation, progress: Progress) -> Im
         with engine.begin() as conn:
             for number, (table, sa_table) in enumerate(zip(info.tables, sa_tables, strict=True)):
                 percent = 5 + number * 90 // len(info.tables)
-                phase = _("Tabel %(table)s overnemen") % {"table": table.name}
+                phase = StoredText(gettext_noop("Tabel %(table)s overnemen"), table=table.name)
                 progress(percent, phase)
                 # Positional binds by column key: names with spaces or non-ASCII letters need no escaping here.
                 keys = [c.key for c in sa_table.columns]
@@ -405,119 +395,3 @@ def mdb_import(path: Path, location: DatabaseLocation, progress: Progress) -> Im
     finally:
         engine.dispose()
     return ImportResult(rows_per_table=rows_per_table, unreadable_dates=counter.unreadable_dates)
-
-
-# ------------------------------------------------------------------------------------------------ start and run
-
-
-def mdb_staging_folder() -> Path:
-    folder = Path(settings.DATA_DIR) / "uploads" / "mdb"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def mdb_import_start(
-    *,
-    account: Account,
-    user: User | None,
-    staged: Path,
-    file_name: str,
-    name: str,
-    target: Target,
-    cost_confirmed: bool = False,
-) -> Job:
-    """Check what can be checked now and queue the import of an uploaded .mdb that was streamed to `staged`.
-    Anything refused here deletes the staged file: nothing is left behind."""
-    from backups import credentials
-    from backups.jobs import job_enqueue
-    from backups.models import Job
-    from backups.services import BackupRefused, extra_online_cost
-
-    try:
-        if not account.capabilities.can_restore_backups:
-            raise BackupRefused(
-                _("Met het pakket %(package)s kun je geen bestaande administratie toevoegen.")
-                % {"package": account.get_package_display()}
-            )
-        name = name.strip()
-        if not name:
-            raise BackupRefused(_("Geef de nieuwe administratie een naam."))
-        if Administration.objects.filter(account=account, name=name).exists():
-            raise BackupRefused(
-                _("Er bestaat al een administratie met de naam ‘%(name)s’. Kies een andere naam.") % {"name": name}
-            )
-        if target.location == Location.ONLINE and extra_online_cost(account) is not None and not cost_confirmed:
-            raise BackupRefused(
-                _("Bevestig eerst de extra kosten van %(price)s per maand voor deze online administratie.")
-                % {"price": f"€ {extra_online_cost(account):.2f}".replace(".", ",")}
-            )
-        if target.server is not None and target.server.account_id != account.pk:
-            raise BackupRefused(_("Kies een SQL-server die bij je account is geregistreerd."))
-        # Before a worker spends time on it: is this an Access file we can read, with tables in it? (The header
-        # and the catalog only: cheap, whatever the file size.)
-        mdb_inspect(staged)
-        location = target.database_location()
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    database_name = target.database_name
-    if target.location == Location.ONLINE:
-        database_name = Path(location.name).name if location.engine == DatabaseEngine.SQLITE else location.name
-    job = Job.objects.create(
-        kind=Job.Kind.IMPORT_MDB,
-        account=account,
-        requested_by=user,
-        params={
-            "staged": staged.name,
-            "file_name": Path(file_name).name[:255],
-            "name": name,
-            "location": target.location,
-            "local_path": target.local_path,
-            "server_id": target.server.pk if target.server else None,
-            "database_name": database_name,
-            "login_method": target.login_method,
-            "login_user": target.login_user,
-        },
-        secret=credentials.encrypt(target.password) if target.password else None,
-    )
-    job_enqueue(job)
-    return job
-
-
-def run_import_mdb(job: Job, report: Reporter) -> Administration:
-    """The worker's part: make the new database, fill it from the .mdb, and only then create the administration.
-    On any failure the half-made database is dropped; the staged file is always removed."""
-    from backups.jobs import job_succeed
-    from backups.services import job_target, mark_target_created
-
-    params = job.params
-    staged = mdb_staging_folder() / Path(params["staged"]).name
-    results: list[ImportResult] = []
-    try:
-        report(1, _("Bestand controleren"))
-        mdb_inspect(staged)
-        report(3, _("Nieuwe database aanmaken"))
-        # A new database, never an existing one; dropped again if anything below fails.
-        administration = administration_create(
-            account=job.account,
-            name=params["name"],
-            target=job_target(job),
-            created_by=job.requested_by,
-            with_schema=False,
-            load=lambda location: results.append(mdb_import(staged, location, report)),
-            database_made=lambda: mark_target_created(job),
-        )
-    finally:
-        staged.unlink(missing_ok=True)
-    [result] = results
-    counts = ", ".join(f"{table}: {rows}" for table, rows in result.rows_per_table.items())
-    report.log(f"imported {params['file_name']}: {counts}")
-    phase = _("Toegevoegd als nieuwe administratie")
-    if result.unreadable_dates:
-        report.log(f"{result.unreadable_dates} date values outside what mdbtools can read were left empty")
-        phase = _(
-            "Toegevoegd als nieuwe administratie; %(count)s datums van vóór 1900 of ver in de toekomst konden niet "
-            "worden gelezen en zijn leeg gelaten"
-        ) % {"count": result.unreadable_dates}
-    job_succeed(job, phase=phase[:200], result_administration=administration)
-    return administration

@@ -1,0 +1,622 @@
+"""The native engine's columnar path: whole batches of rows through numpy and Arrow instead of one value at a time.
+
+Export: PostgreSQL tables are read with ADBC as Arrow record batches (in the export's own snapshot, time zone UTC),
+SQLite tables with the sqlite3 cursor; ``backups.fastbcp`` encodes each batch into BCP bytes, which a writer
+thread deflates into the ZIP. Import: ``backups.fastbcp`` decodes each window of BCP rows into columns, which go
+into PostgreSQL with ADBC's COPY binary and into SQLite with ``executemany``.
+
+Chosen per table: a table any of whose columns the columnar codec does not cover exactly goes through the row path
+(``native``), and so does a table whose first batch turns out different from what was expected. The job's log
+says which path each table took.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from decimal import Context, Decimal
+from typing import Any
+
+import adbc_driver_manager as adbc
+import adbc_driver_postgresql
+import nanoarrow as na
+import numpy as np
+import sqlalchemy as sa
+
+from administrations.databases import DatabaseLocation
+from backups.bacpac import BacpacReader, Column, Table
+from backups.fastbcp import TableDecoder, UnsupportedColumn, encode_batch, export_supported
+from backups.fastbcp.columns import (
+    DAY_US,
+    EPOCH_DAYS,
+    MAX_DAYS,
+    DateTimes,
+    Decimals,
+    Floats,
+    Ints,
+    Values,
+    blobs_of,
+    checked_decimals,
+    from_arrow,
+    texts_of,
+)
+from backups.fastbcp.deflate import write_table
+from backups.fastbcp.targets import to_arrow, to_python
+
+# Failures of the database or of Arrow on the columnar path; the engine turns them into its Dutch messages.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (adbc.Error,)
+BATCH_BYTES = 1 << 19  # ADBC's batch size hint: ~512 KB of Arrow data per batch (memory stays flat)
+SQLITE_BATCH_ROWS = 2_500
+_D80 = Context(prec=80)
+
+# ------------------------------------------------------------------------------------------------ which path
+
+# Reflected source types the columnar export reads exactly as the row path does (the class itself, not
+# subclasses: ENUM, MONEY, JSON, INTERVAL… stay on the row path).
+_PG_TYPES = {
+    "INTEGER",
+    "BIGINT",
+    "SMALLINT",
+    "BOOLEAN",
+    "REAL",
+    "DOUBLE_PRECISION",
+    "NUMERIC",
+    "TIMESTAMP",
+    "DATE",
+    "TIME",
+    "UUID",
+    "BYTEA",
+    "VARCHAR",
+    "CHAR",
+    "TEXT",
+}
+_SQLITE_TYPES = {
+    "INTEGER",
+    "BIGINT",
+    "SMALLINT",
+    "BOOLEAN",
+    "REAL",
+    "FLOAT",
+    "DOUBLE",
+    "DOUBLE_PRECISION",
+    "NUMERIC",
+    "DECIMAL",
+    "DATETIME",
+    "DATE",
+    "VARCHAR",
+    "NVARCHAR",
+    "CHAR",
+    "NCHAR",
+    "TEXT",
+    "BLOB",
+}
+
+
+def export_refusal(dialect: str, columns: list[Column], types: list[sa.types.TypeEngine[Any]]) -> str | None:
+    """Why a table cannot take the columnar export (None: it can)."""
+    allowed = _PG_TYPES if dialect == "postgresql" else _SQLITE_TYPES if dialect == "sqlite" else set()
+    if not allowed:
+        return f"{dialect} is read through SQLAlchemy"
+    for column, type_ in zip(columns, types, strict=True):
+        name = type(type_).__name__
+        if name not in allowed or (name == "TIME" and getattr(type_, "timezone", False)):
+            return f"column {column.name} has type {type_}"
+        if not export_supported(column):
+            return f"column {column.name} becomes {column.type_sql}"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ export
+
+
+class ExportReader:
+    """Columnar reads of one export's tables, each as a stream of (BCP bytes, row ends) batches."""
+
+    def __init__(self, conn: sa.Connection, location: DatabaseLocation) -> None:
+        self.conn = conn
+        self.dialect = conn.engine.dialect.name
+        self._adbc: Any = None
+        self._open: list[Any] = []  # ADBC statements of streams not yet read to their end
+        self.location = location
+
+    def close(self) -> None:
+        if self._adbc is not None:
+            (database, connection), self._adbc = self._adbc, None
+            try:
+                while self._open:
+                    self._open.pop().close()
+                _execute(connection, "ROLLBACK")
+            finally:
+                connection.close()
+                database.close()
+
+    def _adbc_connection(self) -> Any:
+        if self._adbc is None:
+            # The row path's snapshot, so that both paths see the same data.
+            snapshot = self.conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+            database, connection = adbc_connect(self.location)
+            try:
+                _execute(connection, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                _execute(connection, f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                _execute(connection, "SET TIME ZONE 'UTC'")
+            except BaseException:
+                connection.close()
+                database.close()
+                raise
+            self._adbc = (database, connection)
+        return self._adbc[1]
+
+    def _query(self, table: Table, schema: str | None, name: str) -> str:
+        preparer = self.conn.engine.dialect.identifier_preparer
+        columns = ", ".join(preparer.quote_identifier(c.name) for c in table.columns)
+        target = preparer.quote_identifier(name)
+        if schema:
+            target = f"{preparer.quote_identifier(schema)}.{target}"
+        return f"SELECT {columns} FROM {target}"  # noqa: S608 - quoted identifiers
+
+    def batches(
+        self, table: Table, schema: str | None, name: str, types: list[sa.types.TypeEngine[Any]]
+    ) -> Iterator[tuple[bytes, np.ndarray]] | None:
+        """The table's encoded batches, or None when its first batch is not what the columnar path expects
+        (before anything was written: the caller then takes the row path)."""
+        query = self._query(table, schema, name)
+        columns = table.stored_columns
+        convert: Callable[[Any], list[Values]]
+        if self.dialect == "postgresql":
+            cursor = adbc.AdbcStatement(self._adbc_connection())
+            cursor.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
+            cursor.set_sql_query(query)
+            self._open.append(cursor)
+            handle, _ = cursor.execute_query()
+
+            def convert_arrow(batch: Any) -> list[Values]:
+                return [from_arrow(c, batch.child(i)) for i, c in enumerate(columns)]
+
+            convert = convert_arrow
+
+            source: Iterator[Any] = iter(na.c_array_stream(handle))
+        else:
+            raw = self.conn.connection.driver_connection
+            cursor = raw.cursor()  # type: ignore[union-attr]
+            cursor.execute(query)
+            cursor.arraysize = SQLITE_BATCH_ROWS
+            converters = [
+                _sqlite_converter(c, t, self.conn.engine.dialect) for c, t in zip(columns, types, strict=True)
+            ]
+
+            def convert_rows(batch: list[tuple[Any, ...]]) -> list[Values]:
+                lists = list(zip(*batch, strict=True))
+                return [f(list(v)) for f, v in zip(converters, lists, strict=True)]
+
+            convert = convert_rows
+
+            source = iter(lambda: cursor.fetchmany(SQLITE_BATCH_ROWS), [])
+        finished = False
+
+        def done() -> None:
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            if cursor in self._open:
+                self._open.remove(cursor)
+            cursor.close()
+
+        try:
+            first = next(source, None)
+            if first is None:
+                done()
+                return iter(())
+            first_values = convert(first)
+        except UnsupportedColumn:
+            done()
+            return None
+
+        def stream() -> Iterator[tuple[bytes, np.ndarray]]:
+            try:
+                values: list[Values] | None = first_values
+                while values is not None:
+                    if len(values[0].valid):
+                        yield encode_batch(columns, values)
+                    nxt = next(source, None)
+                    values = None if nxt is None else convert(nxt)
+            finally:
+                done()
+
+        return stream()
+
+
+def export_table(
+    writer: Any,
+    reader: ExportReader,
+    table: Table,
+    schema: str | None,
+    name: str,
+    types: list[sa.types.TypeEngine[Any]],
+    on_batch: Callable[[int], None],
+    *,
+    isal: bool = True,
+) -> bool:
+    """Write the table through the columnar path; False when it must take the row path after all."""
+    batches = reader.batches(table, schema, name, types)
+    if batches is None:
+        return False
+
+    def counted() -> Iterator[tuple[bytes, np.ndarray]]:
+        for data, row_ends in batches:
+            yield data, row_ends
+            on_batch(len(row_ends))
+
+    try:
+        write_table(writer, table, counted(), isal=isal)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # now, while the connection is open (a cancel stops the stream half-way)
+    return True
+
+
+# -- SQLite values as SQLAlchemy's SQLite types turn them into Python values, then into column forms
+
+
+def _types(values: list[Any]) -> set[type]:
+    return set(map(type, values))
+
+
+def _mask(values: list[Any]) -> np.ndarray:
+    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+
+
+def _sqlite_converter(column: Column, type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable:
+    t = column.sql_type
+    processor = type_.dialect_impl(dialect).result_processor(dialect, None)
+
+    def exact(values: list[Any]) -> list[Any]:
+        return values if processor is None else [processor(v) for v in values]
+
+    if t in ("tinyint", "smallint", "int", "bigint"):
+
+        def ints(values: list[Any]) -> Values:
+            kinds = _types(values)
+            if not kinds <= {int, type(None)}:
+                raise ValueError(f"column {column.name}: a value that is not an integer")
+            valid = _mask(values) if type(None) in kinds else np.ones(len(values), dtype=bool)
+            filled = values if type(None) not in kinds else [0 if v is None else v for v in values]
+            try:
+                return Ints(np.array(filled, dtype=np.int64), valid)
+            except OverflowError as exc:
+                raise ValueError(f"column {column.name}: a value does not fit {t}") from exc
+
+        return ints
+    if t == "bit":
+
+        def bits(values: list[Any]) -> Values:
+            converted = exact(values)
+            return Ints(np.array([bool(v) for v in converted], dtype=np.int64), _mask(converted))
+
+        return bits
+    if t in ("real", "float"):
+
+        def floats(values: list[Any]) -> Values:
+            converted = exact(values)
+            if not _types(converted) <= {float, int, type(None)}:
+                raise ValueError(f"column {column.name}: a value that is not a number")
+            valid = _mask(converted)
+            return Floats(np.array([0.0 if v is None else v for v in converted], dtype=np.float64), valid)
+
+        return floats
+    if t in ("decimal", "numeric"):
+        return _sqlite_decimals(column, type_, exact)
+    if t in ("date", "datetime2", "datetimeoffset"):
+        width = 10 if t == "date" else 26
+        unit = "datetime64[D]" if t == "date" else "datetime64[us]"
+
+        def stamps(values: list[Any]) -> Values:
+            valid = _mask(values)
+            present = [v for v in values if v is not None]
+            if _canonical(present, width):
+                parsed = np.array(present, dtype=unit).astype(np.int64)
+                if t == "date":
+                    days, ticks = parsed + EPOCH_DAYS, np.zeros(len(parsed), dtype=np.int64)
+                else:
+                    d, rest = np.divmod(parsed, DAY_US)
+                    days, ticks = d + EPOCH_DAYS, rest * 10
+                all_days = np.zeros(len(values), dtype=np.int64)
+                all_ticks = np.zeros(len(values), dtype=np.int64)
+                all_days[valid], all_ticks[valid] = days, ticks
+                if ((all_days < 0) | (all_days > MAX_DAYS)).any():
+                    raise ValueError(f"column {column.name}: a date outside the years 1 to 9999")
+                return DateTimes(all_days, all_ticks, valid)
+            return _python_stamps(exact(values), valid)
+
+        return stamps
+    if t in ("nvarchar", "nchar"):
+
+        def texts(values: list[Any]) -> Values:
+            if not _types(values) <= {str, type(None)}:
+                raise ValueError(f"column {column.name}: a value that is not text")
+            return texts_of(values)
+
+        return texts
+    if t == "varbinary":
+
+        def blobs(values: list[Any]) -> Values:
+            converted = exact(values)
+            if not _types(converted) <= {bytes, type(None)}:
+                converted = [None if v is None else bytes(v) for v in converted]
+            return blobs_of(converted)
+
+        return blobs
+    raise UnsupportedColumn(f"{column.name}: {t}")
+
+
+def _canonical(values: list[str], width: int) -> bool:
+    """All values 'YYYY-MM-DD' (width 10) or 'YYYY-MM-DD HH:MM:SS.ffffff' (26), as SQLAlchemy stores them."""
+    if not values:
+        return True
+    if _types(values) != {str}:
+        return False
+    joined = "".join(values)
+    if len(joined) != width * len(values) or not joined.isascii():
+        return False
+    matrix = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+    punctuation = {4: 45, 7: 45} if width == 10 else {4: 45, 7: 45, 10: 32, 13: 58, 16: 58, 19: 46}
+    digits = [i for i in range(width) if i not in punctuation]
+    if not ((matrix[:, digits] >= 48) & (matrix[:, digits] <= 57)).all():
+        return False
+    return all((matrix[:, i] == c).all() for i, c in punctuation.items())
+
+
+def _python_stamps(values: list[Any], valid: np.ndarray) -> DateTimes:
+    days = np.zeros(len(values), dtype=np.int64)
+    ticks = np.zeros(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if isinstance(v, datetime):
+            if v.tzinfo is not None:
+                v = (v - v.utcoffset()).replace(tzinfo=None)  # type: ignore[operator]
+            days[i] = v.toordinal() - 1
+            ticks[i] = ((v.hour * 60 + v.minute) * 60 + v.second) * 10_000_000 + v.microsecond * 10
+        elif isinstance(v, date):
+            days[i] = v.toordinal() - 1
+        else:
+            raise ValueError(f"not a date: {v!r}")
+    return DateTimes(days, ticks, valid)
+
+
+def _sqlite_decimals(column: Column, type_: sa.types.TypeEngine[Any], exact: Callable) -> Callable:
+    scale = column.scale
+    # SQLAlchemy turns a stored number into Decimal('%.{scale}f' % value); with the column's own scale the
+    # text is the scaled integer with a point in it.
+    own = getattr(type_, "scale", None)
+    fmt = f"%.{scale}f" if own == scale else None
+
+    def decimals(values: list[Any]) -> Values:
+        n = len(values)
+        valid = _mask(values)
+        lo = np.zeros(n, dtype=np.uint64)
+        hi = np.zeros(n, dtype=np.uint64)
+        negative = np.zeros(n, dtype=bool)
+        ints: list[int] = []
+        signs: list[bool] = []
+        kinds = _types(values)
+        if fmt is not None and kinds <= {float, int, type(None)}:
+            # The row path's text ('%.2f' % value), made in C for the whole batch; its digits parsed by numpy.
+            filled = values if type(None) not in kinds else [0 if v is None else v for v in values]
+            texts = np.array(list(map(fmt.__mod__, filled)))
+            if texts.dtype.itemsize // 4 <= 19:  # at most 18 digits, a sign and a point: fits int64
+                parsed = np.char.replace(texts, ".", "").astype(np.int64)
+                negative[:] = np.char.startswith(texts, "-")
+                lo[:] = np.abs(parsed).astype(np.uint64)
+                return checked_decimals(column, Decimals(negative, lo, hi, valid))
+        if fmt is not None and kinds <= {float, int, type(None)}:
+            for v in values:
+                if v is None:
+                    ints.append(0)
+                    signs.append(False)
+                    continue
+                text = fmt % v
+                m = int(text.replace(".", ""))
+                signs.append(text[0] == "-")
+                ints.append(-m if m < 0 else m)
+        else:
+            for d in exact(values):
+                if d is None:
+                    ints.append(0)
+                    signs.append(False)
+                    continue
+                scaled = Decimal(repr(d)).scaleb(scale, _D80) if isinstance(d, float) else d.scaleb(scale, _D80)
+                m = int(scaled)
+                if m != scaled:
+                    raise ValueError(f"{d!r} has more decimals than {column.type_sql} allows")
+                signs.append(m < 0 or (m == 0 and d.is_signed()))
+                ints.append(abs(m))
+        if max(ints, default=0) < 2**63:
+            lo[:] = np.array(ints, dtype=np.uint64)
+        else:
+            if max(ints) >= 2**128:
+                raise ValueError(f"column {column.name}: a value does not fit {column.type_sql}")
+            lo[:] = np.array([m & 0xFFFF_FFFF_FFFF_FFFF for m in ints], dtype=np.uint64)
+            hi[:] = np.array([m >> 64 for m in ints], dtype=np.uint64)
+        negative[:] = signs
+        return checked_decimals(column, Decimals(negative, lo, hi, valid))
+
+    return decimals
+
+
+# ------------------------------------------------------------------------------------------------ import
+
+
+def arrow_type(type_: sa.types.TypeEngine[Any]) -> Any:
+    """The Arrow type whose COPY binary form is this PostgreSQL column's (from ``native.from_sqlserver``)."""
+    if isinstance(type_, sa.BigInteger):
+        return na.int64()
+    if isinstance(type_, sa.SmallInteger):
+        return na.int16()
+    if isinstance(type_, sa.Integer):
+        return na.int32()
+    if isinstance(type_, sa.Boolean):
+        return na.bool_()
+    if isinstance(type_, sa.REAL):
+        return na.float32()
+    if isinstance(type_, sa.Float):
+        return na.float64()
+    if isinstance(type_, sa.Numeric):
+        precision = type_.precision or 18
+        return na.decimal128(precision, type_.scale or 0) if precision <= 38 else None
+    if isinstance(type_, sa.DateTime):
+        return na.timestamp("us", "UTC") if type_.timezone else na.timestamp("us")
+    if isinstance(type_, sa.Date):
+        return na.date32()
+    if isinstance(type_, sa.Time):
+        return na.time64("us")
+    if isinstance(type_, sa.Uuid):
+        return na.fixed_size_binary(16)
+    if isinstance(type_, sa.LargeBinary):
+        return na.large_binary()
+    if isinstance(type_, sa.String):
+        return na.large_string()
+    return None
+
+
+def adbc_connect(location: DatabaseLocation) -> tuple[Any, Any]:
+    """An ADBC database and connection (autocommit on) on the PostgreSQL database at ``location``."""
+    uri = location.url().set(drivername="postgresql").render_as_string(hide_password=False)
+    database = adbc.AdbcDatabase(driver=adbc_driver_postgresql._driver_path(), uri=uri)
+    try:
+        return database, adbc.AdbcConnection(database)
+    except BaseException:
+        database.close()
+        raise
+
+
+def _execute(connection: Any, sql: str) -> None:
+    statement = adbc.AdbcStatement(connection)
+    try:
+        statement.set_sql_query(sql)
+        statement.execute_update()
+    finally:
+        statement.close()
+
+
+def import_decoder(bacpac: BacpacReader, table: Table) -> TableDecoder:
+    """The columnar decoder of a table, or UnsupportedColumn when it has a column the codec does not cover."""
+    return TableDecoder(bacpac.codec(table))
+
+
+class PostgresLoader:
+    """COPY binary through one ADBC connection for the whole import; each table in a transaction of its own."""
+
+    def __init__(self, location: DatabaseLocation) -> None:
+        self.location = location
+        self._adbc: tuple[Any, Any] | None = None
+
+    def close(self) -> None:
+        if self._adbc is not None:
+            (database, connection), self._adbc = self._adbc, None
+            connection.close()
+            database.close()
+
+    @staticmethod
+    def _copy(statement: Any, options: dict[str, str], batch: Any, n: int) -> int:
+        schema_capsule, array_capsule = batch.__arrow_c_array__()
+        statement.set_options(**options)
+        statement.bind(array_capsule, schema_capsule)
+        statement.execute_update()
+        return n
+
+    def load(self, bacpac: BacpacReader, decoder: TableDecoder, sa_table: sa.Table, beat: Callable[[int], None]) -> int:
+        """The table's rows, window by window. Raises UnsupportedColumn (nothing committed) when the data holds
+        something the decoder leaves to the row path."""
+        columns = decoder.columns
+        kinds = [arrow_type(c.type) for c in sa_table.columns]
+        if any(k is None for k in kinds):
+            raise UnsupportedColumn("a target column without an Arrow type")
+        struct = na.struct({c.name: k for c, k in zip(sa_table.columns, kinds, strict=True)})
+        options = {"adbc.ingest.target_table": sa_table.name, "adbc.ingest.mode": "adbc.ingest.mode.append"}
+        if sa_table.schema:
+            options["adbc.ingest.target_db_schema"] = sa_table.schema
+        if self._adbc is None:
+            self._adbc = adbc_connect(self.location)
+            self._adbc[1].set_autocommit(False)
+        connection = self._adbc[1]
+        count = done_bytes = 0
+        # The server copies one window while this thread decodes the next (ADBC's execute releases the GIL):
+        # at most one window in flight, and progress is reported from this thread (Django's connection is
+        # per thread).
+        pending: concurrent.futures.Future[int] | None = None
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bacpac-copy") as copier:
+            statement = adbc.AdbcStatement(connection)
+            try:
+                try:
+                    for values, consumed in decoder.batches(bacpac):
+                        arrays = [to_arrow(c, v, k) for c, v, k in zip(columns, values, kinds, strict=True)]
+                        n = len(values[0].valid)
+                        batch = na.c_array_from_buffers(struct, n, [None], children=arrays)
+                        if pending is not None:
+                            count += pending.result()
+                            beat(done_bytes)
+                        pending = copier.submit(self._copy, statement, options, batch, n)
+                        done_bytes = consumed
+                    if pending is not None:
+                        count += pending.result()
+                        beat(done_bytes)
+                        pending = None
+                finally:
+                    if pending is not None:
+                        concurrent.futures.wait([pending])
+                    statement.close()
+                connection.commit()
+            except BaseException:
+                # A cut connection cannot roll back either; the error that cut it is the one to report.
+                with contextlib.suppress(adbc.Error):
+                    connection.rollback()
+                raise
+        return count
+
+
+def import_sqlite(
+    conn: sa.Connection,
+    bacpac: BacpacReader,
+    decoder: TableDecoder,
+    sa_table: sa.Table,
+    beat: Callable[[int], None],
+) -> int:
+    """executemany on the import's own connection, window by window; UnsupportedColumn leaves the table empty."""
+    preparer = conn.dialect.identifier_preparer
+    names = ", ".join(preparer.quote_identifier(c.name) for c in sa_table.columns)
+    marks = ", ".join("?" for _ in sa_table.columns)
+    target = preparer.format_table(sa_table)
+    statement = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608
+    raw = conn.connection.driver_connection
+    cursor: sqlite3.Cursor = raw.cursor()  # type: ignore[union-attr]
+    count = 0
+    try:
+        for values, consumed in decoder.batches(bacpac):
+            lists = [to_python(c, v) for c, v in zip(decoder.columns, values, strict=True)]
+            cursor.executemany(statement, zip(*lists, strict=True))
+            count += len(values[0].valid) if values else 0
+            beat(consumed)
+    except UnsupportedColumn:
+        cursor.execute(f"DELETE FROM {target}")  # noqa: S608
+        raise
+    finally:
+        cursor.close()
+    return count
+
+
+__all__ = [
+    "DATABASE_ERRORS",
+    "ExportReader",
+    "PostgresLoader",
+    "UnsupportedColumn",
+    "arrow_type",
+    "export_refusal",
+    "export_table",
+    "import_decoder",
+    "import_sqlite",
+]
