@@ -37,6 +37,7 @@ from administrations.databases import DatabaseLocation, database_connect, databa
 from administrations.models import Account, Administration, DatabaseEngine, Location, Membership, Package
 from backups.engines import native
 from backups.models import Backup, Job
+from portal.texts import StoredText
 from tests.conftest import require_service
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -260,7 +261,7 @@ def workers(shared_db: str, own_redis: OwnRedis, settings: Any, tmp_path: Path) 
 class JobRow(NamedTuple):
     status: str
     progress: int
-    phase: str
+    phase: str  # in Dutch, as the job page shows it: the stored text with its parameters filled in
 
 
 class Latch:
@@ -279,10 +280,12 @@ class Latch:
         self.releasers: list[threading.Thread] = []
 
     def _lock(self, conn: psycopg.Connection[Any]) -> JobRow:
-        query = f'SELECT status, progress, phase FROM "{Job._meta.db_table}" WHERE id = %s FOR UPDATE'  # noqa: S608
+        table = Job._meta.db_table
+        query = f'SELECT status, progress, phase, phase_params FROM "{table}" WHERE id = %s FOR UPDATE'  # noqa: S608
         found = conn.execute(query, (self.job_id,)).fetchone()
         assert found is not None, f"job {self.job_id} does not exist"
-        return JobRow(*found)
+        status, progress, phase, params = found
+        return JobRow(status, progress, str(StoredText(phase, **params)) if params else phase)
 
     def _blocked_by(self, conn: psycopg.Connection[Any]) -> list[int]:
         """The backends waiting for a lock `conn` holds."""
