@@ -35,6 +35,7 @@ from backups.bacpac import (
     UniqueConstraint,
     open_bacpac,
 )
+from backups.checksums import TableChecksum
 from backups.engines.base import EngineError, Progress, no_progress
 from portal.texts import StoredText
 
@@ -200,6 +201,8 @@ class ExportResult:
     tables: int
     rows: int
     rows_per_table: dict[str, int] = field(default_factory=dict)
+    # Per table (bacpac full name): {"rows": n, "checksum": hex} of the rows as written, for a test-restore.
+    table_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -344,6 +347,7 @@ def export(
             model = Model(tables=[s.table for s in sources])
             server_version = f"{engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
             done = 0
+            checks: dict[str, TableChecksum] = {}
             with BacpacWriter(
                 target,
                 database_name=database_name,
@@ -360,17 +364,56 @@ def export(
                         progress(2 + done * 96 // total, phase)
 
                     progress(2 + done * 96 // total, phase)
-                    writer.write_table(source.table, _stream_rows(conn, source, on_batch))
+                    check = checks[source.table.full_name] = TableChecksum(source.table.stored_columns)
+                    writer.write_table(source.table, check.passing(_stream_rows(conn, source, on_batch)))
             return ExportResult(
                 database_name=database_name,
                 tables=len(sources),
                 rows=writer.total_rows,
                 rows_per_table=dict(writer.rows_per_table),
+                table_checks={name: check.to_dict() for name, check in checks.items()},
             )
     except sa.exc.SQLAlchemyError as error:
         raise EngineError(
             "De administratie kon niet worden gelezen. De klantenservice kan het logboek inzien.",
             f"export failed: {type(error).__name__}: {error}",
+        ) from error
+    finally:
+        engine.dispose()
+
+
+def checksum_tables(*, location: DatabaseLocation, model: Model, progress: Progress = no_progress) -> dict[str, Any]:
+    """Read back a database made by `import_` from a bacpac with this `model`: per bacpac table its row count and
+    checksum (as at export), or `{"missing": ...}` when the table or one of its columns is not there."""
+    engine = database_connect(location)
+    try:
+        names = _target_names(model, engine.dialect.name)
+        sources = {(s.source_schema, s.source_name): s for s in _reflect(engine)}
+        result: dict[str, Any] = {}
+        total = len(model.tables) or 1
+        with engine.connect() as conn:
+            for number, table in enumerate(model.tables):
+                progress(number * 100 // total, f"Tabel {table.name} vergelijken")
+                source = sources.get(names[(table.schema, table.name)])
+                if source is None:
+                    result[table.full_name] = {"missing": "table"}
+                    continue
+                restored = [c.name for c in source.table.columns]
+                wanted = [c.name for c in table.stored_columns]
+                absent = [name for name in wanted if name not in restored]
+                if absent:
+                    result[table.full_name] = {"missing": ", ".join(absent)}
+                    continue
+                picks = [restored.index(name) for name in wanted]
+                check = TableChecksum(table.stored_columns)
+                for row in _stream_rows(conn, source, lambda n: None):
+                    check.add([row[i] for i in picks])
+                result[table.full_name] = check.to_dict()
+        return result
+    except sa.exc.SQLAlchemyError as error:
+        raise EngineError(
+            "De teruggezette controledatabase kon niet worden gelezen.",
+            f"checksum read-back failed: {type(error).__name__}: {str(error)[:2000]}",
         ) from error
     finally:
         engine.dispose()
@@ -642,6 +685,7 @@ __all__ = [
     "EngineError",
     "ExportResult",
     "ImportResult",
+    "checksum_tables",
     "export",
     "from_sqlserver",
     "import_",
