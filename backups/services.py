@@ -174,6 +174,13 @@ def run_export(job: Job, report: Reporter) -> Backup:
         raise EngineError(_("De administratie bestaat niet meer."), "export job without administration or backup")
     export_into(backup, administration, report, password=job_password(job))
     job_succeed(job, phase=_("Back-up is klaar"))
+    if backup.origin == Backup.Origin.SCHEDULED:
+        from backups.schedules import after_scheduled_backup
+
+        try:
+            after_scheduled_backup(backup)
+        except Exception:
+            logger.exception("after scheduled back-up %s", backup.pk)
     return backup
 
 
@@ -183,6 +190,7 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
     location = administration.database_location()
     if password:
         location = replace(location, password=password)
+    table_checks: dict[str, Any] = {}
     try:
         with work_file(owner=f"backup-{backup.pk}-") as work:
             if engine_for(location.engine) == "sqlpackage":
@@ -190,7 +198,10 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
                     location=location, target_file=work, progress=report, timeout_seconds=settings.JOB_TIMEOUT_SECONDS
                 )
             else:
-                native.export(location=location, target=work, database_name=administration.name, progress=report)
+                exported = native.export(
+                    location=location, target=work, database_name=administration.name, progress=report
+                )
+                table_checks = exported.table_checks
             report(96, _("Back-up controleren"))
             inspection = bacpac.verify(work)
             report(97, _("Back-up opslaan"))
@@ -205,6 +216,7 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
             sha256=stored.sha256,
             summary=inspection.to_dict(),
             snapshot=_snapshot(administration),
+            table_checks=table_checks,
             ready_at=timezone.now(),
         )
         if not published:

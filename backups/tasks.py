@@ -13,15 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from administrations.models import Administration
-from backups import restores, services
+from backups import restores, services, verification
 from backups.jobs import Reporter, job_claim, job_fail, job_run, jobs_reap, jobs_requeue
 from backups.models import Backup, Job
 
 logger = logging.getLogger(__name__)
 
-# The portal's own task functions (back-up jobs, the reaper, webhook deliveries): the only ones a worker may run,
-# from a schedule or from the queue.
-TASKS = frozenset({"backups.tasks.run_job", "backups.tasks.reap_jobs", "api.tasks.deliver"})
+# The portal's own task functions (back-up jobs, the reaper, the scheduler of automatic back-ups, webhook
+# deliveries): the only ones a worker may run, from a schedule or from the queue.
+TASKS = frozenset(
+    {
+        "backups.tasks.run_job",
+        "backups.tasks.reap_jobs",
+        "backups.tasks.start_scheduled_backups",
+        "api.tasks.deliver",
+    }
+)
 REFUSED = "backups.tasks.refused"
 
 # What runs each kind of job in the worker.
@@ -31,6 +38,7 @@ HANDLERS: dict[str, Callable[[Job, Reporter], object]] = {
     Job.Kind.DELETE_ADMINISTRATION: services.run_delete,
     Job.Kind.RESTORE: restores.run_restore,
     Job.Kind.IMPORT_MDB: restores.run_import_mdb,
+    Job.Kind.VERIFY_RESTORE: verification.run_verify_restore,
 }
 
 
@@ -43,6 +51,8 @@ def cleanup_stale(job: Job) -> None:
         Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
     if job.kind in (Job.Kind.RESTORE, Job.Kind.IMPORT_MDB):
         restores.drop_half_made_target(job)
+    if job.kind == Job.Kind.VERIFY_RESTORE:
+        verification.cleanup_stale_verification(job)
     staged = Path(job.params.get("staged", "missing")).name
     if job.kind == Job.Kind.VERIFY_UPLOAD:
         (services.upload_staging_folder() / staged).unlink(missing_ok=True)
@@ -79,6 +89,13 @@ def reap_jobs() -> list[int]:
         logger.warning("failed jobs nobody claimed %s", failed)
     services.sweep_leftovers()
     return reaped + failed
+
+
+def start_scheduled_backups() -> dict[str, float]:
+    """Scheduled every minute: start the automatic back-ups that are due (backups.schedules)."""
+    from backups.schedules import start_due_backups
+
+    return start_due_backups()
 
 
 def refused(func_name: str, hook: str = "") -> None:

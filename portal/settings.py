@@ -298,6 +298,10 @@ JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
 # holding it) is handed over again by the reaper, at most JOB_QUEUED_MAX_ENQUEUES times; then it fails.
 JOB_QUEUED_STALE_SECONDS = env_int("JOB_QUEUED_STALE_SECONDS", 120)
 JOB_QUEUED_MAX_ENQUEUES = env_int("JOB_QUEUED_MAX_ENQUEUES", 10)
+# Automatic back-ups: started within this many seconds after their chosen time (a fixed place per administration),
+# so that thousands due at 02:00 do not all start in the same second; the scheduler takes this many per batch.
+SCHEDULE_SPREAD_SECONDS = env_int("SCHEDULE_SPREAD_SECONDS", 3600)
+SCHEDULE_BATCH_SIZE = env_int("SCHEDULE_BATCH_SIZE", 500)
 # Microsoft SqlPackage for SQL Server administrations; empty = use the native engine.
 SQLPACKAGE_PATH = env_str("SQLPACKAGE_PATH")
 REDIS_URL = env_str("REDIS_URL")
