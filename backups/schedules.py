@@ -26,9 +26,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from administrations.models import Administration, Location
+from administrations.models import Administration
 from backups.jobs import jobs_enqueue
 from backups.models import Backup, BackupSchedule, Job
 from portal.models import AuditEvent
@@ -213,7 +212,7 @@ def _start_backups(due: list[BackupSchedule], now: dt.datetime) -> dict[int, Job
                         account_id=b.account_id,
                         administration_id=b.administration_id,
                         administration_name=b.administration_name,
-                        target=f"back-up {b.pk} ({_('automatisch')})",
+                        target=f"back-up {b.pk} (gepland)",
                         details={"origin": Backup.Origin.SCHEDULED},
                     )
                     for b in backups
@@ -276,12 +275,3 @@ def after_scheduled_backup(backup: Backup) -> None:
         except Exception:
             logger.exception("retention round for schedule %s failed", schedule.pk)
     verification.verification_start(backup=backup, user=None)
-
-
-def location_note(administration: Administration) -> str:
-    if administration.location == Location.ONLINE:
-        return ""
-    return _(
-        "Automatische back-ups van een lokale of netwerkadministratie worden bewaard in het Overzicht Online "
-        "Back-up: er is dan niemand om ze te downloaden."
-    )
