@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from backups import views
+from backups import schedule_views, views
 
 app_name = "backups"
 urlpatterns = [
@@ -14,8 +14,11 @@ urlpatterns = [
     path("<int:pk>/downloaden/", views.backup_download, name="download"),
     path("<int:pk>/verwijderen/", views.backup_delete_view, name="delete"),
     path("<int:pk>/terugzetten/", views.restore_view, name="restore"),
+    path("<int:pk>/controleren/", schedule_views.verify_view, name="verify"),
     path("taken/<int:pk>/", views.job_detail, name="job"),
     path("taken/<int:pk>/opnieuw/", views.job_retry, name="job_retry"),
     path("administratie/<int:pk>/maken/", views.backup_create_view, name="create"),
     path("administratie/<int:pk>/verwijderen/", views.administration_delete_view, name="delete_administration"),
+    path("administratie/<int:pk>/automatisch/", schedule_views.schedule_edit, name="schedule"),
+    path("administratie/<int:pk>/automatisch/voorbeeld/", schedule_views.schedule_preview, name="schedule_preview"),
 ]
