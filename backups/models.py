@@ -366,3 +366,52 @@ class BackupSchedule(models.Model):
         if self.frequency == self.Frequency.MONTHLY:
             return gettext("maandelijks op dag %(day)s %(time)s") % {"day": self.day_of_month, "time": at}
         return gettext("dagelijks %(time)s") % {"time": at}
+
+
+class MessagePreference(models.Model):
+    """Whether a user gets e-mail about back-ups that went wrong (on by default), and in which language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="message_preference",
+        verbose_name=_("gebruiker"),
+    )
+    backup_mail = models.BooleanField(_("e-mail als er iets mis is met back-ups"), default=True)
+    language = models.CharField(_("taal"), max_length=10, choices=settings.LANGUAGES, default="nl")
+
+    class Meta:
+        verbose_name = _("meldingsvoorkeur")
+        verbose_name_plural = _("meldingsvoorkeuren")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'aan' if self.backup_mail else 'uit'})"
+
+
+class SentMessage(models.Model):
+    """One message about one thing, sent once: the unique key keeps a retried check from mailing twice."""
+
+    class Kind(models.TextChoices):
+        BACKUP_FAILED = "backup_failed", _("Automatische back-up mislukt")
+        VERIFICATION_FAILED = "verification_failed", _("Controle door terugzetten mislukt")
+        STALE = "stale", _("Geen geslaagde back-up")
+        AFTERCARE_OPEN = "aftercare_open", _("Nazorg staat nog open")
+
+    kind = models.CharField(_("soort"), max_length=30, choices=Kind.choices)
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="sent_messages", verbose_name=_("administratie")
+    )
+    key = models.CharField(_("waarover"), max_length=100)
+    recipients = models.JSONField(_("aan"), default=list, blank=True)
+    sent_at = models.DateTimeField(_("verstuurd op"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("verstuurde melding")
+        verbose_name_plural = _("verstuurde meldingen")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "administration", "key"], name="one_message_per_thing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.administration}"

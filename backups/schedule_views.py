@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from administrations.models import Administration, Location, manages_account
 from administrations.views import get_administration_or_404
 from backups import retention
-from backups.models import BackupSchedule
+from backups.models import BackupSchedule, MessagePreference
 from backups.schedules import next_run_after, schedule_save
 from backups.services import BackupRefused
 from backups.verification import verification_start
@@ -196,3 +196,22 @@ def verify_view(request: PortalRequest, pk: int) -> HttpResponse:
         messages.error(request, refused.user_message)
         return htmx_redirect(request, reverse("backups:list"))
     return htmx_redirect(request, reverse("backups:job", args=[job.pk]))
+
+
+class MessagePreferenceForm(forms.ModelForm):
+    class Meta:
+        model = MessagePreference
+        fields = ["backup_mail", "language"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_preferences(request: PortalRequest) -> HttpResponse:
+    """Each user switches the e-mail about back-ups on or off for themselves."""
+    preference, _created = MessagePreference.objects.get_or_create(user=request.user)
+    form = MessagePreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, gettext("Je voorkeur voor meldingen is opgeslagen."))
+        return htmx_redirect(request, reverse("backups:messages"))
+    return render(request, "backups/message_preferences.html", {"form": form}, status=400 if form.errors else 200)

@@ -19,13 +19,15 @@ from backups.models import Backup, Job
 
 logger = logging.getLogger(__name__)
 
-# The portal's own task functions (back-up jobs, the reaper, the scheduler of automatic back-ups, webhook
-# deliveries): the only ones a worker may run, from a schedule or from the queue.
+# The portal's own task functions (back-up jobs, the reaper, the scheduler of automatic back-ups, the messages
+# about back-ups that went wrong, webhook deliveries): the only ones a worker may run, from a schedule or from the
+# queue.
 TASKS = frozenset(
     {
         "backups.tasks.run_job",
         "backups.tasks.reap_jobs",
         "backups.tasks.start_scheduled_backups",
+        "backups.tasks.send_backup_messages",
         "api.tasks.deliver",
     }
 )
@@ -74,6 +76,12 @@ def run_job(job_id: int, echo: Callable[[int, str], None] | None = None) -> None
         job_fail(job, user_message="Onbekende taak.", log=f"no handler for kind {job.kind!r}")
         return
     job_run(job, handler, echo)
+    try:
+        from backups.notifications import job_finished
+
+        job_finished(job)
+    except Exception:
+        logger.exception("messages after job %s", job.pk)
 
 
 def reap_jobs() -> list[int]:
@@ -96,6 +104,13 @@ def start_scheduled_backups() -> dict[str, float]:
     from backups.schedules import start_due_backups
 
     return start_due_backups()
+
+
+def send_backup_messages() -> int:
+    """Scheduled every hour: mail what is wrong (stale back-ups, aftercare left open), each thing once."""
+    from backups.notifications import check_and_send
+
+    return check_and_send()
 
 
 def refused(func_name: str, hook: str = "") -> None:

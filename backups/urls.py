@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.backup_list, name="list"),
     path("uploaden/", views.backup_upload_view, name="upload"),
     path("terugzetten/", views.restore_choose, name="restore_choose"),
+    path("meldingen/", schedule_views.message_preferences, name="messages"),
     path("<int:pk>/", views.backup_detail, name="detail"),
     path("<int:pk>/rij/", views.backup_row, name="row"),
     path("<int:pk>/downloaden/", views.backup_download, name="download"),

@@ -2,6 +2,7 @@
 
 import datetime
 import django.db.models.deletion
+import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
@@ -9,6 +10,7 @@ from django.db import migrations, models
 # (backups.tasks.TASKS).
 PERIODIC = {
     "Automatische back-ups starten": ("backups.tasks.start_scheduled_backups", 1),
+    "Meldingen over back-ups versturen": ("backups.tasks.send_backup_messages", 60),
 }
 
 
@@ -82,6 +84,36 @@ class Migration(migrations.Migration):
                 'verbose_name': 'automatische back-up',
                 'verbose_name_plural': 'automatische back-ups',
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('frequency', 'weekly'), _negated=True), ('weekday__isnull', False), _connector='OR'), name='weekly_schedule_has_weekday'), models.CheckConstraint(condition=models.Q(models.Q(('frequency', 'monthly'), _negated=True), models.Q(('day_of_month__gte', 1), ('day_of_month__lte', 31)), _connector='OR'), name='monthly_schedule_has_day')],
+            },
+        ),
+        migrations.CreateModel(
+            name='MessagePreference',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('backup_mail', models.BooleanField(default=True, verbose_name='e-mail als er iets mis is met back-ups')),
+                ('language', models.CharField(choices=[('nl', 'Nederlands'), ('en', 'English')], default='nl', max_length=10, verbose_name='taal')),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='message_preference', to=settings.AUTH_USER_MODEL, verbose_name='gebruiker')),
+            ],
+            options={
+                'verbose_name': 'meldingsvoorkeur',
+                'verbose_name_plural': 'meldingsvoorkeuren',
+            },
+        ),
+        migrations.CreateModel(
+            name='SentMessage',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('backup_failed', 'Automatische back-up mislukt'), ('verification_failed', 'Controle door terugzetten mislukt'), ('stale', 'Geen geslaagde back-up'), ('aftercare_open', 'Nazorg staat nog open')], max_length=30, verbose_name='soort')),
+                ('key', models.CharField(max_length=100, verbose_name='waarover')),
+                ('recipients', models.JSONField(blank=True, default=list, verbose_name='aan')),
+                ('sent_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='verstuurd op')),
+                ('administration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sent_messages', to='administrations.administration', verbose_name='administratie')),
+            ],
+            options={
+                'verbose_name': 'verstuurde melding',
+                'verbose_name_plural': 'verstuurde meldingen',
+                'ordering': ['-sent_at'],
+                'constraints': [models.UniqueConstraint(fields=('kind', 'administration', 'key'), name='one_message_per_thing')],
             },
         ),
         migrations.RunPython(add_periodic_tasks, remove_periodic_tasks),

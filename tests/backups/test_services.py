@@ -120,9 +120,10 @@ def test_r1_nothing_is_backed_up_unless_asked(cast, online) -> None:
     from backups.tasks import start_scheduled_backups
 
     assert not Backup.objects.exists()
-    # One periodic scheduler for the automatic back-ups people switch on; none is on by itself.
+    # One periodic scheduler for the automatic back-ups people switch on (none is on by itself), one for messages.
     assert sorted(Schedule.objects.values_list("func", flat=True)) == [
         "backups.tasks.reap_jobs",
+        "backups.tasks.send_backup_messages",
         "backups.tasks.start_scheduled_backups",
     ]
     assert not BackupSchedule.objects.exists()
