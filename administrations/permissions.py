@@ -254,6 +254,12 @@ class Access:
                 by_firm[(firm_id, administration_id)] = (role, blocked)
         return own, by_firm
 
+    def works_at_firm(self) -> bool:
+        """Whether the user is in an accountancy firm's account (the firm's Klanten page)."""
+        from administrations.models import Package
+
+        return any(package == Package.ACCOUNTANT for _role, package in self._memberships.values())
+
     def manages(self, account_id: int | None) -> bool:
         role = self._memberships.get(account_id or 0, ("", ""))[0]
         return role in ("main", "administrator")

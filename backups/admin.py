@@ -15,13 +15,32 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from administrations.admin import AccountAdmin
+from administrations.models import Account
 from backups import views as backup_views
 from backups.jobs import job_enqueue, jobs_cancel, queue_state
 from backups.models import Backup, BackupSchedule, Job, SentMessage
+from backups.quota import usage
 from backups.tasks import cleanup_stale
 from portal import audit
 from portal.models import AuditEvent
 from portal.templatetags.portal import nlsize
+
+
+class AccountStorageAdmin(AccountAdmin):
+    """The account's page, with what its back-ups use beside the storage limit second-line support may set there
+    (backups.quota)."""
+
+    readonly_fields = [*AccountAdmin.readonly_fields, "backup_storage_used"]
+
+    @admin.display(description=_("opslag in gebruik door back-ups"))
+    def backup_storage_used(self, account: Account) -> str:
+        return usage(account).text
+
+
+# The administrations app registers the account's page; what back-ups use of it is this app's to add.
+admin.site.unregister(Account)
+admin.site.register(Account, AccountStorageAdmin)
 
 
 @admin.register(Backup)

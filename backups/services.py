@@ -129,6 +129,13 @@ def backup_create(
             % {"package": administration.account.get_package_display()}
         )
     running = Job.objects.unfinished().filter(kind=Job.Kind.EXPORT, administration=administration).first()
+    if running is None:
+        from backups import quota
+
+        freed = quota.retention_frees(administration) if origin == Backup.Origin.SCHEDULED else 0
+        refused = quota.refusal(account, quota.estimate(administration), freed=freed)
+        if refused:
+            raise BackupRefused(refused)
     if running is not None:
         if running.account_id != account.pk:
             # Joining would hand one party the other's back-up: ask to wait instead.
@@ -204,6 +211,12 @@ def export_into(backup: Backup, administration: Administration, report: Reporter
                 table_checks = exported.table_checks
             report(96, _("Back-up controleren"))
             inspection = bacpac.verify(work)
+            from backups import quota
+
+            freed = quota.retention_frees(administration) if backup.origin == Backup.Origin.SCHEDULED else 0
+            refused = quota.refusal(backup.account, work.stat().st_size, freed=freed)
+            if refused:
+                raise EngineError(refused, f"quota: back-up {backup.pk} of {work.stat().st_size} bytes refused")
             report(97, _("Back-up opslaan"))
             with work.open("rb") as handle:
                 stored = storage.store(handle, name=storage.final_name(backup.account_id))
@@ -254,6 +267,12 @@ def backup_upload(
             % {"kind": ".ssb" if lowered.endswith(".ssb") else ".mdb"}
         )
     inspection = bacpac.verify(source)
+    from backups import quota
+
+    size = source.seek(0, 2)
+    refused = quota.refusal(account, size)
+    if refused:
+        raise BackupRefused(refused)
     source.seek(0)
     stored = storage.store(source, name=storage.final_name(account.pk))
     return Backup.objects.create(

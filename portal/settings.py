@@ -306,6 +306,8 @@ SCHEDULE_BATCH_SIZE = env_int("SCHEDULE_BATCH_SIZE", 500)
 # aftercare list still open this many days after the restore.
 BACKUP_STALE_DAYS = env_int("BACKUP_STALE_DAYS", 2)
 AFTERCARE_REMINDER_DAYS = env_int("AFTERCARE_REMINDER_DAYS", 7)
+# Storage quota for each account's back-ups in GB (decimal); empty = none. Support can set one per account.
+BACKUP_QUOTA_GB = env_str("BACKUP_QUOTA_GB")
 # Microsoft SqlPackage for SQL Server administrations; empty = use the native engine.
 SQLPACKAGE_PATH = env_str("SQLPACKAGE_PATH")
 REDIS_URL = env_str("REDIS_URL")
