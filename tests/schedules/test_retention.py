@@ -114,6 +114,8 @@ def test_a_back_up_that_a_restore_or_test_restore_is_using_is_not_removed(cast, 
         BackupSchedule(administration=online, frequency="daily", keep_daily=1, keep_weekly=0, keep_monthly=0)
     )
 
+    # The dry run on the form says so too, and the round itself checks again under a lock before each removal.
+    assert [b.pk for b in retention.plan(online, retention.Rules.of(schedule))] == [scheduled[2].pk]
     assert retention.apply(schedule) == [scheduled[2].pk]
     assert set(Backup.objects.values_list("pk", flat=True)) == {scheduled[0].pk, scheduled[1].pk, scheduled[3].pk}
 
