@@ -71,7 +71,9 @@ def verification_start(*, backup: Backup, user: User | None, enqueue: bool = Tru
         administration=backup.administration,
         backup=backup,
         requested_by=user,
-        params={"scratch": f"adm_check_{uuid.uuid4().hex[:20]}"},
+        # Named like the portal's own online databases (the configured prefix), so the name passes the databases
+        # layer's check and a clean-up that looks for the prefix finds a scratch database that was left behind.
+        params={"scratch": f"{settings.ONLINE_DATABASE_PREFIX}check_{uuid.uuid4().hex[:20]}"},
     )
     Backup.objects.filter(pk=backup.pk).update(verification=Backup.Verification.RUNNING)
     if enqueue:

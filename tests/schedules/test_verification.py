@@ -14,7 +14,7 @@ from backups import storage
 from backups.models import Backup, Job
 from backups.services import backup_create
 from backups.verification import verification_start
-from tests.conftest import _administration_databases
+from tests.conftest import RUN_DATABASE_PREFIX, _administration_databases
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +122,9 @@ def test_a_good_back_up_is_verified_on_postgresql_and_the_scratch_database_dropp
     backup.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.user_message
     assert backup.verification == Backup.Verification.VERIFIED
-    # The scratch database was made on the server and is gone again.
+    # The scratch database was made on the server, under this test run's prefix, and is gone again.
     assert job.params["scratch_created"] is True
+    assert job.params["scratch"].startswith(RUN_DATABASE_PREFIX)
     assert job.params["scratch"] not in _administration_databases(postgres_online)
     assert Administration.objects.filter(account=cast.account).count() == 2  # cast's and this one
 
