@@ -1,5 +1,7 @@
-"""Automatische back-up: the schedule screen of an administration (main users and administrators), with a dry run
-of what the next retention round would remove; and "Controleren door terugzetten" on a back-up."""
+"""Automatische back-up: the schedule screen of an administration, with a dry run of what the next retention round
+would remove; "Controleren door terugzetten" on a back-up; the e-mail preferences. Who may do each is the
+permission table's (Action.SCHEDULE_MANAGE, BACKUP_VERIFY, MESSAGES_MANAGE): 404 for what the user does not see,
+403 with the reason for what they see but may not do."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +18,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from administrations.models import Administration, Location, manages_account
+from administrations.models import Administration, Location, account_of
+from administrations.permissions import Action, Decision, access_for, refuse
 from administrations.views import get_administration_or_404
 from backups import retention
 from backups.models import BackupSchedule, MessagePreference
@@ -99,12 +102,11 @@ class ScheduleForm(forms.ModelForm):
         return data
 
 
-def get_schedulable_administration_or_404(request: PortalRequest, pk: int) -> Administration:
-    """Main users and administrators of the owning account set the schedule; anyone else gets a 404."""
+def get_schedulable_administration(request: PortalRequest, pk: int) -> tuple[Administration, Decision]:
+    """The administration (404 when the user does not see it) and whether the permission table lets the user set
+    its automatic back-up."""
     administration = get_administration_or_404(request, pk)
-    if not administration.is_managed_by(request.user):
-        raise Http404
-    return administration
+    return administration, access_for(request).decide(administration, Action.SCHEDULE_MANAGE)
 
 
 def _preview(administration: Administration, form: ScheduleForm) -> dict[str, Any]:
@@ -128,14 +130,9 @@ def _preview(administration: Administration, form: ScheduleForm) -> dict[str, An
 @login_required
 @require_http_methods(["GET", "POST"])
 def schedule_edit(request: PortalRequest, pk: int) -> HttpResponse:
-    administration = get_schedulable_administration_or_404(request, pk)
-    if not administration.capabilities.can_create_backups:
-        messages.error(
-            request,
-            gettext("Met het pakket %(package)s kun je geen back-ups maken.")
-            % {"package": administration.account.get_package_display()},
-        )
-        return htmx_redirect(request, reverse("administrations:detail", args=[administration.pk]))
+    administration, decision = get_schedulable_administration(request, pk)
+    if not decision:
+        return refuse(request, decision, back=reverse("administrations:detail", args=[administration.pk]))
     schedule = BackupSchedule.objects.filter(administration=administration).first() or BackupSchedule(
         administration=administration
     )
@@ -175,7 +172,9 @@ def schedule_edit(request: PortalRequest, pk: int) -> HttpResponse:
 @require_POST
 def schedule_preview(request: PortalRequest, pk: int) -> HttpResponse:
     """The dry run as a fragment, for htmx while the form is being filled in."""
-    administration = get_schedulable_administration_or_404(request, pk)
+    administration, decision = get_schedulable_administration(request, pk)
+    if not decision:
+        return refuse(request, decision, back=reverse("administrations:detail", args=[administration.pk]))
     schedule = BackupSchedule.objects.filter(administration=administration).first() or BackupSchedule(
         administration=administration
     )
@@ -186,10 +185,11 @@ def schedule_preview(request: PortalRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def verify_view(request: PortalRequest, pk: int) -> HttpResponse:
-    """Controleren door terugzetten: for whoever may restore this back-up (main users and administrators)."""
+    """Controleren door terugzetten: for the main users and administrators of the account the back-up is in."""
     backup = get_backup_or_404(request, pk)
-    if not manages_account(request.user, backup.account):
-        raise Http404
+    decision = access_for(request).decide(backup, Action.BACKUP_VERIFY)
+    if not decision:
+        return refuse(request, decision, back=reverse("backups:list"))
     try:
         job = verification_start(backup=backup, user=request.user)
     except BackupRefused as refused:
@@ -207,7 +207,10 @@ class MessagePreferenceForm(forms.ModelForm):
 @login_required
 @require_http_methods(["GET", "POST"])
 def message_preferences(request: PortalRequest) -> HttpResponse:
-    """Each user switches the e-mail about back-ups on or off for themselves."""
+    """Each main user and administrator switches the e-mail about back-ups on or off for themselves."""
+    decision = access_for(request).decide(account_of(request.user), Action.MESSAGES_MANAGE)
+    if not decision:
+        return refuse(request, decision, back=reverse("administrations:list"))
     preference, _created = MessagePreference.objects.get_or_create(user=request.user)
     form = MessagePreferenceForm(request.POST or None, instance=preference)
     if request.method == "POST" and form.is_valid():

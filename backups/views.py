@@ -99,6 +99,7 @@ def backup_list(request: PortalRequest) -> HttpResponse:
             "page": page,
             "account": account,
             "can_upload": access.allows(account, Action.BACKUP_UPLOAD),
+            "can_set_messages": access.allows(account, Action.MESSAGES_MANAGE),
             # The empty overview only suggests what the user can really do (and says why not for inOrde).
             "can_make": not page.object_list and access.makes_any_backup(),
             "web_only_reason": web_only_reason(account.get_package_display())

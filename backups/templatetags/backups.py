@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from django import template
 from django.template.loader import render_to_string
 
-from administrations.models import Administration
-from administrations.permissions import access_for
+from administrations.models import Administration, account_of
+from administrations.permissions import Action, access_for
 from backups.notifications import warnings_for
 
 register = template.Library()
@@ -21,8 +21,12 @@ def backup_warnings(context: template.Context, administrations: Iterable[Adminis
     request = context["request"]
     access = access_for(request)
     # The e-mail goes to the owning account's main users and administrators: they see the same warnings here.
-    ids = [a.pk for a in administrations if access.manages(a.account_id)]
+    ids = [a.pk for a in administrations if access.allows(a, Action.MESSAGES_MANAGE)]
     found = warnings_for(Administration.objects.filter(pk__in=ids)) if ids else []
     if not found:
         return ""
-    return render_to_string("backups/partials/_warnings.html", {"warnings": found}, request=request)
+    context_for = {
+        "warnings": found,
+        "can_set_messages": access.allows(account_of(request.user), Action.MESSAGES_MANAGE),
+    }
+    return render_to_string("backups/partials/_warnings.html", context_for, request=request)

@@ -113,7 +113,7 @@ def test_bad_input_gets_a_dutch_message_and_nothing_is_saved(client, cast, onlin
     assert not BackupSchedule.objects.exists()
 
 
-def test_only_main_users_and_administrators_may_set_a_schedule(client, cast, online) -> None:
+def test_r1_only_main_users_and_administrators_may_switch_on_an_automatic_back_up(client, cast, online) -> None:
     for user in (cast.extra_user, cast.external_user, cast.firm_owner, cast.outsider):
         client.force_login(user)
         assert client.get(reverse("backups:schedule", args=[online.pk])).status_code == 404
@@ -130,13 +130,16 @@ def test_only_main_users_and_administrators_may_set_a_schedule(client, cast, onl
     assert "Automatische back-up instellen" not in main_text(detail.content)
 
 
-def test_an_inorde_account_cannot_switch_it_on(client, cast, online) -> None:
+def test_r4_an_inorde_account_cannot_switch_on_an_automatic_back_up(client, cast, online) -> None:
     cast.account.package = Package.INORDE
     cast.account.save()
     client.force_login(cast.owner)
-    response = client.post(reverse("backups:schedule", args=[online.pk]), form_data(), follow=True)
-    assert "Met het pakket inOrde kun je geen back-ups maken." in main_text(response.content)
+    response = client.post(reverse("backups:schedule", args=[online.pk]), form_data())
+    assert response.status_code == 403
+    assert "Met het pakket inOrde kun je geen back-ups maken of terugzetten" in main_text(response.content)
     assert not BackupSchedule.objects.exists()
+    detail = client.get(reverse("administrations:detail", args=[online.pk]))
+    assert "Automatische back-up" not in main_text(detail.content)
 
 
 def test_the_form_says_a_local_administrations_scheduled_back_ups_are_kept_in_the_overview(client, cast) -> None:
