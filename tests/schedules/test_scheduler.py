@@ -76,7 +76,7 @@ def test_a_due_schedule_becomes_an_ordinary_back_up_that_is_made_kept_and_verifi
     assert made.administration == online and made.actor is None and f"back-up {backup.pk}" in made.target
 
 
-def test_local_and_network_administrations_scheduled_back_ups_stay_in_the_overview(cast, run_on_commit) -> None:
+def test_r2_r10_local_and_network_administrations_scheduled_back_ups_stay_in_the_overview(cast, run_on_commit) -> None:
     local = administration_create(
         account=cast.account, name="Lokaal", target=Target(Location.LOCAL, local_path="lokaal.sqlite3")
     )
@@ -141,7 +141,7 @@ def test_weekly_and_monthly_over_simulated_months(cast, online) -> None:
     assert monthly == [dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 4, 30)]
 
 
-def test_an_administration_already_being_backed_up_or_not_allowed_is_skipped_and_moved_on(cast, online) -> None:
+def test_r4_an_administration_already_being_backed_up_or_on_inorde_is_skipped_and_moved_on(cast, online) -> None:
     from backups.services import backup_create
 
     inorde = cast.outsider_account
@@ -158,7 +158,7 @@ def test_an_administration_already_being_backed_up_or_not_allowed_is_skipped_and
     assert all(s.next_run_at == dt.datetime(2026, 12, 3, 2, 0, tzinfo=AMS) for s in BackupSchedule.objects.all())
 
 
-def test_a_switched_off_schedule_never_runs(cast, online) -> None:
+def test_r1_a_switched_off_schedule_never_runs(cast, online) -> None:
     with time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=AMS), tick=False) as traveller:
         schedule = switch_on(online, frequency="daily", time_of_day=dt.time(2, 0))
         schedule.enabled = False
