@@ -22,6 +22,7 @@ from backups.jobs import job_enqueue, jobs_cancel, queue_state
 from backups.models import Backup, BackupSchedule, Job, SentMessage
 from backups.quota import usage
 from backups.tasks import cleanup_stale
+from backups.verification import verification_start
 from portal import audit
 from portal.models import AuditEvent
 from portal.templatetags.portal import nlsize
@@ -227,6 +228,12 @@ class JobAdmin(admin.ModelAdmin):
         for job in queryset.filter(status=Job.Status.FAILED).exclude(kind=Job.Kind.VERIFY_UPLOAD):
             if job.kind == Job.Kind.RESTORE and job.params.get("login_method") == "sql":
                 # The password was wiped when the job ended: the customer has to start it again.
+                continue
+            if job.kind == Job.Kind.VERIFY_RESTORE:
+                # A fresh test-restore, into a scratch database of its own (never the failed one's name).
+                if job.backup is not None and job.backup.is_ready:
+                    verification_start(backup=job.backup, user=job.requested_by)
+                    retried += 1
                 continue
             params = {k: v for k, v in job.params.items() if k != "target_created"}
             copy = Job.objects.create(
