@@ -27,7 +27,7 @@ from backups.schedules import next_run_after, schedule_save
 from backups.services import BackupRefused
 from backups.verification import verification_start
 from backups.views import get_backup_or_404
-from portal.http import PortalRequest, htmx_redirect
+from portal.http import FORM_REFUSED, PortalRequest, htmx_redirect
 
 KEEP_MAX = 999
 
@@ -153,7 +153,7 @@ def schedule_edit(request: PortalRequest, pk: int) -> HttpResponse:
                 messages.success(request, gettext("Automatische back-up staat uit."))
             return htmx_redirect(request, reverse("administrations:detail", args=[administration.pk]))
         if form.errors:
-            status = 400
+            status = FORM_REFUSED
     return render(
         request,
         "backups/schedule_form.html",
@@ -217,4 +217,6 @@ def message_preferences(request: PortalRequest) -> HttpResponse:
         form.save()
         messages.success(request, gettext("Je voorkeur voor meldingen is opgeslagen."))
         return htmx_redirect(request, reverse("backups:messages"))
-    return render(request, "backups/message_preferences.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "backups/message_preferences.html", {"form": form}, status=FORM_REFUSED if form.errors else 200
+    )

@@ -91,6 +91,15 @@ def test_a_failed_automatic_back_up_mails_the_main_user_and_administrators_once(
     assert SentMessage.objects.get().recipients == ["owner@example.nl", "admin@example.nl"]
 
 
+def test_a_refused_preference_is_answered_with_its_message_and_nothing_is_kept(client, cast) -> None:
+    client.force_login(cast.owner)
+    response = client.post(reverse("backups:messages"), {"backup_mail": "on", "language": "xx"})
+    assert response.status_code == 422  # refused forms answer 422, which htmx swaps in place
+    [error] = texts(response.content, "p", "class", "error")
+    assert "xx" in error
+    assert not MessagePreference.objects.filter(user=cast.owner, language="xx").exists()
+
+
 def test_who_switched_it_off_gets_nothing_and_english_is_english(
     cast, online, smtp, run_on_commit, client, settings
 ) -> None:
