@@ -87,8 +87,7 @@ class BackupAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Uitkomst van de controle"))
     def verification_outcome(self, backup: Backup) -> str:
-        report = backup.verification_report or {}
-        return " ".join(report.get("differences", [])) or "–"
+        return " ".join(backup.verification_differences) or "–"
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, backup: Backup) -> str:

@@ -166,6 +166,13 @@ class Backup(models.Model):
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
 
+    @property
+    def verification_differences(self) -> list[str]:
+        """What the last test-restore found different, in the reader's language (stored as source text and
+        parameters; an entry kept as plain text reads as it was kept)."""
+        found = (self.verification_report or {}).get("differences", [])
+        return [render_stored(d.get("msgid", ""), d.get("params")) if isinstance(d, dict) else str(d) for d in found]
+
     def making_job(self) -> Job | None:
         """The job still making this back-up, for its progress in the overview's row."""
         if self.status != self.Status.PENDING:

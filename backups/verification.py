@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from administrations.databases import (
     SQLITE_SUFFIX,
@@ -33,14 +35,15 @@ from administrations.models import DatabaseEngine
 from backups.bacpac import open_bacpac
 from backups.engines import native
 from backups.engines.base import EngineError
-from backups.jobs import Reporter, job_enqueue, job_succeed
+from backups.jobs import Reporter, job_enqueue, job_succeed, user_message_for
 from backups.models import Backup, Job
+from portal.texts import StoredText, parts_of
 
 logger = logging.getLogger(__name__)
 
 
 class VerificationFailed(Exception):
-    def __init__(self, user_message: str, differences: list[str]) -> None:
+    def __init__(self, user_message: str, differences: Sequence[str]) -> None:
         super().__init__(user_message)
         self.user_message = user_message
         self.differences = differences
@@ -96,34 +99,55 @@ def expected_tables(backup: Backup) -> tuple[dict[str, dict[str, Any]], bool]:
     return {f"{t.get('schema', 'dbo')}.{t['name']}": {"rows": int(t.get("rows", 0))} for t in tables}, False
 
 
-def compare(expected: dict[str, dict[str, Any]], actual: dict[str, dict[str, Any]]) -> list[str]:
-    """What differs, one Dutch sentence per table."""
+def compare(expected: dict[str, dict[str, Any]], actual: dict[str, dict[str, Any]]) -> list[StoredText]:
+    """What differs, one sentence per table: kept as source text and parameters (portal.texts), so each reader
+    gets it in their own language."""
     differences = []
     for name in sorted(expected):
         want, got = expected[name], actual.get(name)
         if got is None or "missing" in got:
             missing = (got or {}).get("missing", "table")
             if missing == "table":
-                differences.append(_("Tabel %(table)s ontbreekt na het terugzetten.") % {"table": name})
+                differences.append(
+                    StoredText(gettext_noop("Tabel %(table)s ontbreekt na het terugzetten."), table=name)
+                )
             else:
                 differences.append(
-                    _("Tabel %(table)s: kolom %(columns)s ontbreekt na het terugzetten.")
-                    % {"table": name, "columns": missing}
+                    StoredText(
+                        gettext_noop("Tabel %(table)s: kolom %(columns)s ontbreekt na het terugzetten."),
+                        table=name,
+                        columns=missing,
+                    )
                 )
             continue
         if int(got["rows"]) != int(want["rows"]):
             differences.append(
-                _("Tabel %(table)s: %(expected)s rijen verwacht, %(found)s teruggezet.")
-                % {"table": name, "expected": want["rows"], "found": got["rows"]}
+                StoredText(
+                    gettext_noop("Tabel %(table)s: %(expected)s rijen verwacht, %(found)s teruggezet."),
+                    table=name,
+                    expected=want["rows"],
+                    found=got["rows"],
+                )
             )
         elif "checksum" in want and got.get("checksum") != want["checksum"]:
             differences.append(
-                _("Tabel %(table)s: evenveel rijen, maar de inhoud verschilt van toen de back-up werd gemaakt.")
-                % {"table": name}
+                StoredText(
+                    gettext_noop(
+                        "Tabel %(table)s: evenveel rijen, maar de inhoud verschilt van toen de back-up werd gemaakt."
+                    ),
+                    table=name,
+                )
             )
     for name in sorted(set(actual) - set(expected)):
-        differences.append(_("Tabel %(table)s zat niet in de back-up toen die werd gemaakt.") % {"table": name})
+        differences.append(
+            StoredText(gettext_noop("Tabel %(table)s zat niet in de back-up toen die werd gemaakt."), table=name)
+        )
     return differences
+
+
+def stored(texts: Sequence[str]) -> list[dict[str, Any]]:
+    """Texts as the back-up's report keeps them: each its source text and parameters."""
+    return [dict(zip(("msgid", "params"), parts_of(text), strict=True)) for text in texts]
 
 
 def run_verify_restore(job: Job, report: Reporter) -> Backup:
@@ -157,17 +181,19 @@ def run_verify_restore(job: Job, report: Reporter) -> Backup:
                     location=scratch, model=model, progress=lambda p, phase: report(76 + p * 22 // 100, phase)
                 )
             except Exception as error:
-                message = getattr(error, "user_message", None) or _("De back-up kon niet worden teruggezet.")
-                raise VerificationFailed(str(message), [str(message)]) from error
+                message = user_message_for(error) or gettext_noop("De back-up kon niet worden teruggezet.")
+                raise VerificationFailed(message, [message]) from error
         differences = compare(expected, actual)
         if differences:
             raise VerificationFailed(
                 _("Het terugzetten gaf niet dezelfde gegevens terug als toen de back-up werd gemaakt."), differences
             )
     except VerificationFailed as failed:
-        _record(backup, Backup.Verification.FAILED, {"differences": failed.differences})
+        _record(backup, Backup.Verification.FAILED, {"differences": stored(failed.differences)})
+        # The job says that it failed; what differed, table by table, is on the back-up (and in the support log).
         raise EngineError(
-            failed.user_message + " " + " ".join(failed.differences[:5]), f"test-restore of back-up {backup.pk}"
+            failed.user_message,
+            f"test-restore of back-up {backup.pk}: " + "; ".join(str(d) for d in failed.differences[:20]),
         ) from failed
     finally:
         _drop_scratch(job, scratch)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from django.utils import translation
 
 from administrations.databases import database_connect
 from administrations.models import Administration
@@ -70,7 +71,7 @@ def test_a_byte_changed_in_storage_is_reported_as_failed(cast, online, run_on_co
     assert job.status == Job.Status.FAILED
     assert "beschadigd" in job.user_message
     assert backup.verification == Backup.Verification.FAILED
-    assert "beschadigd" in backup.verification_report["differences"][0]
+    assert "beschadigd" in backup.verification_differences[0]
     assert scratch_files(settings) == []
 
 
@@ -93,11 +94,15 @@ def test_a_file_whose_rows_differ_from_what_was_recorded_is_reported_per_table(
 
     first.refresh_from_db()
     assert job.status == Job.Status.FAILED
-    differences = first.verification_report["differences"]
+    differences = first.verification_differences
     assert any("dbo.journaalregels" in d and "inhoud verschilt" in d for d in differences), differences
     assert any("dbo.bankmutaties" in d and "rijen verwacht" in d for d in differences), differences
     assert not any("dbo.artikelen" in d for d in differences)
     assert first.verification == Backup.Verification.FAILED
+    # Kept as source text and parameters: an English reader reads it in English.
+    with translation.override("en"):
+        english = first.verification_differences
+    assert any("dbo.bankmutaties" in d and "rows expected" in d for d in english), english
     assert scratch_files(settings) == []
 
 
