@@ -2,8 +2,8 @@
 
 Fields that name a place (a database file or name, a server's host and port, the account an administration or
 membership belongs to, who a right is for) are read-only here for everyone: changing them would point the portal
-at another file or hand someone else's books over. What support may change (a right's role or block, a status)
-is written to the audit trail like the customer's own changes.
+at another file or hand someone else's books over. What support may change (a right's role or block, a status, an
+account's storage limit for back-ups) is written to the audit trail like the customer's own changes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from portal.models import AuditEvent
 
 
 def record_support_change(request: HttpRequest, obj: Model, changed: list[str]) -> None:
-    """A right or a membership changed by support: into the audit trail, with the support user as actor."""
+    """A right, a membership or an account's storage limit changed by support: into the audit trail, with the
+    support user as actor."""
     if isinstance(obj, Right):
         if "access_blocked" in changed:
             action = AuditEvent.Action.RIGHT_BLOCKED if obj.access_blocked else AuditEvent.Action.RIGHT_UNBLOCKED
@@ -45,6 +46,15 @@ def record_support_change(request: HttpRequest, obj: Model, changed: list[str]) 
                 role=obj.role,
                 by_support=True,
             )
+    elif isinstance(obj, Account) and "backup_quota_gb" in changed:
+        audit.record(
+            request,
+            AuditEvent.Action.BACKUP_QUOTA_CHANGED,
+            account=obj,
+            target=str(obj),
+            gigabytes=str(obj.backup_quota_gb) if obj.backup_quota_gb is not None else None,
+            by_support=True,
+        )
     elif isinstance(obj, Membership) and "role" in changed:
         audit.record(
             request,
@@ -88,6 +98,11 @@ class AccountAdmin(AuditedInlinesMixin, admin.ModelAdmin):
     search_fields = ["name", "email", "kvk_number", "memberships__user__username", "memberships__user__email"]
     readonly_fields = ["created_at"]
     inlines = [MembershipInline, AdministrationInline]
+
+    def save_model(self, request: HttpRequest, obj: Account, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            record_support_change(request, obj, form.changed_data)
 
 
 @admin.register(Membership)

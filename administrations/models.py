@@ -59,6 +59,15 @@ class Account(models.Model):
     package = models.CharField(_("pakket"), max_length=20, choices=Package.choices, default=Package.INZICHT)
     email = models.EmailField(_("e-mailadres"), blank=True)
     kvk_number = models.CharField(_("KvK-nummer"), max_length=8, blank=True)
+    # The account's own storage quota for its back-ups (backups.quota); empty: BACKUP_QUOTA_GB, the same for all.
+    backup_quota_gb = models.DecimalField(
+        _("opslaglimiet back-ups (GB)"),
+        max_digits=10,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text=_("Leeg: de limiet die voor elk account geldt."),
+    )
     created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
 
     class Meta:

@@ -6,10 +6,10 @@ the owning account, a standard member or an external user with a right (per role
 with a right (per role, or blocked), or nobody (outsider, support staff: support works in the Django admin).
 For a back-up: the same kinds, worked out against the back-up's administration and the overview it sits in; a
 firm's back-up of a client follows the firm's right on that client (blocked → nothing; removed → the firm keeps what
-it made). Account actions (uploading, restoring, adding an existing administration) follow the user's role in their
-own account: those land in that account's overview and may cost it money.
+it made). Account actions (uploading, restoring, adding an existing administration, the e-mail about back-ups)
+follow the user's role in their own account: those land in that account's overview and may cost it money.
 
-On top of the table, the package: inOrde (SnelStart Web) cannot make, upload or restore back-ups (R4, R13).
+On top of the table, the package: inOrde (SnelStart Web) cannot make, upload, restore or schedule back-ups (R4, R13).
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ class Action(enum.StrEnum):
     ADMINISTRATION_DELETE = "administration_delete"
     BACKUP_UPLOAD = "backup_upload"
     AFTERCARE_RESOLVE = "aftercare_resolve"
+    # Switch an automatic back-up on, change or switch it off, and see the dry run of its retention (which lists the
+    # administration's automatic back-ups and removes some of them later).
+    SCHEDULE_MANAGE = "schedule_manage"
+    # "Controleren door terugzetten": a test-restore of a back-up into a scratch database nobody sees.
+    BACKUP_VERIFY = "backup_verify"
+    # The e-mail about back-ups that went wrong: who gets it (the account's main users and administrators) sets it.
+    MESSAGES_MANAGE = "messages_manage"
 
 
 class Kind(enum.StrEnum):
@@ -83,28 +90,32 @@ _COLUMNS = [
     A.ADMINISTRATION_DELETE,
     A.BACKUP_UPLOAD,
     A.AFTERCARE_RESOLVE,
+    A.SCHEDULE_MANAGE,
+    A.BACKUP_VERIFY,
+    A.MESSAGES_MANAGE,
 ]
 _ROWS: dict[Kind, list[Allowed]] = {
-    #                        see make down insp rest  del  rights adm-del upload aftercare
-    Kind.MAIN:                 [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y],
-    Kind.ADMINISTRATOR:        [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y],
-    Kind.MEMBER_FULL:          [Y, Y, Y, Y, N, Y, N, N, N, N],
-    Kind.MEMBER_BOOKKEEPING:   [Y, Y, Y, Y, N, OWN, N, N, N, N],
-    Kind.MEMBER_READ:          [Y, N, N, Y, N, N, N, N, N, N],
-    Kind.EXTERNAL_FULL:        [Y, Y, Y, Y, N, N, N, N, N, N],
-    Kind.EXTERNAL_BOOKKEEPING: [Y, Y, Y, Y, N, N, N, N, N, N],
-    Kind.EXTERNAL_READ:        [Y, N, N, Y, N, N, N, N, N, N],
-    Kind.FIRM_FULL:            [Y, Y, Y, Y, MGR, Y, N, N, N, N],
-    Kind.FIRM_BOOKKEEPING:     [Y, Y, Y, Y, MGR, OWN, N, N, N, N],
-    Kind.FIRM_READ:            [Y, N, N, Y, N, N, N, N, N, N],
-    Kind.FIRM_BLOCKED:         [N, N, N, N, N, N, N, N, N, N],
-    Kind.OUTSIDER:             [N, N, N, N, N, N, N, N, N, N],
-    Kind.SUPPORT:              [N, N, N, N, N, N, N, N, N, N],
+    #                        see make down insp rest  del  rights adm-del upload aftercare schedule verify messages
+    Kind.MAIN:                 [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y],
+    Kind.ADMINISTRATOR:        [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y, Y],
+    Kind.MEMBER_FULL:          [Y, Y, Y, Y, N, Y, N, N, N, N, N, N, N],
+    Kind.MEMBER_BOOKKEEPING:   [Y, Y, Y, Y, N, OWN, N, N, N, N, N, N, N],
+    Kind.MEMBER_READ:          [Y, N, N, Y, N, N, N, N, N, N, N, N, N],
+    Kind.EXTERNAL_FULL:        [Y, Y, Y, Y, N, N, N, N, N, N, N, N, N],
+    Kind.EXTERNAL_BOOKKEEPING: [Y, Y, Y, Y, N, N, N, N, N, N, N, N, N],
+    Kind.EXTERNAL_READ:        [Y, N, N, Y, N, N, N, N, N, N, N, N, N],
+    Kind.FIRM_FULL:            [Y, Y, Y, Y, MGR, Y, N, N, N, N, N, MGR, N],
+    Kind.FIRM_BOOKKEEPING:     [Y, Y, Y, Y, MGR, OWN, N, N, N, N, N, MGR, N],
+    Kind.FIRM_READ:            [Y, N, N, Y, N, N, N, N, N, N, N, N, N],
+    Kind.FIRM_BLOCKED:         [N, N, N, N, N, N, N, N, N, N, N, N, N],
+    Kind.OUTSIDER:             [N, N, N, N, N, N, N, N, N, N, N, N, N],
+    Kind.SUPPORT:              [N, N, N, N, N, N, N, N, N, N, N, N, N],
 }  # fmt: skip
 TABLE: dict[Kind, dict[Action, Allowed]] = {kind: dict(zip(_COLUMNS, row, strict=True)) for kind, row in _ROWS.items()}
 
-# The web-only package (inOrde) has no SnelStart 12, where back-ups are made and restored (R4, R13).
-WEB_ONLY_FORBIDS = frozenset({A.BACKUP_MAKE, A.BACKUP_RESTORE, A.BACKUP_UPLOAD})
+# The web-only package (inOrde) has no SnelStart 12, where back-ups are made and restored (R4, R13): nor automatic
+# back-ups, nor messages about them.
+WEB_ONLY_FORBIDS = frozenset({A.BACKUP_MAKE, A.BACKUP_RESTORE, A.BACKUP_UPLOAD, A.SCHEDULE_MANAGE, A.MESSAGES_MANAGE})
 
 _BY_ROLE = {
     "extra_user": {"full": Kind.MEMBER_FULL, "bookkeeping": Kind.MEMBER_BOOKKEEPING, "read": Kind.MEMBER_READ},
@@ -161,6 +172,17 @@ _PER_ACTION = {
         "overzicht van het account."
     ),
     A.AFTERCARE_RESOLVE: _("Alleen de hoofdgebruiker en beheerders van het account werken de nazorg af."),
+    A.SCHEDULE_MANAGE: _(
+        "Alleen de hoofdgebruiker en beheerders van het account zetten de automatische back-up aan of uit en kiezen "
+        "hoe lang back-ups bewaard blijven."
+    ),
+    A.BACKUP_VERIFY: _(
+        "Alleen de hoofdgebruiker en beheerders van het account waarin de back-up staat, laten hem controleren door "
+        "terugzetten."
+    ),
+    A.MESSAGES_MANAGE: _(
+        "E-mail over back-ups gaat naar de hoofdgebruiker en beheerders van een account; alleen zij stellen die in."
+    ),
 }
 
 
@@ -207,7 +229,7 @@ def _decide(
     if value is Allowed.OWN:
         return Decision(False, str(_NOT_YOURS))
     if value is Allowed.ACCOUNT_MANAGER:
-        return Decision(False, str(_RESTORE_MANAGERS))
+        return Decision(False, str(_PER_ACTION.get(action, _RESTORE_MANAGERS)))
     return Decision(False, str(_PER_ACTION.get(action, _("Dat kan niet met je rechten op deze administratie."))))
 
 
@@ -253,6 +275,12 @@ class Access:
             else:
                 by_firm[(firm_id, administration_id)] = (role, blocked)
         return own, by_firm
+
+    def works_at_firm(self) -> bool:
+        """Whether the user is in an accountancy firm's account (the firm's Klanten page)."""
+        from administrations.models import Package
+
+        return any(package == Package.ACCOUNTANT for _role, package in self._memberships.values())
 
     def manages(self, account_id: int | None) -> bool:
         role = self._memberships.get(account_id or 0, ("", ""))[0]

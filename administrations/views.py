@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -20,6 +22,14 @@ from portal.http import FORM_REFUSED, PortalRequest
 from portal.models import AuditEvent
 
 
+def schedules_by_administration(ids: list[int]) -> dict[int, Any]:
+    """The switched-on automatic back-ups of these administrations, in one query."""
+    from backups.models import BackupSchedule
+
+    found = BackupSchedule.objects.filter(administration_id__in=ids, enabled=True).select_related("last_job")
+    return {s.administration_id: s for s in found}
+
+
 def get_administration_or_404(request: PortalRequest, pk: int) -> Administration:
     """The one way views find an administration: through the access rule; anything else is a 404."""
     queryset = Administration.objects.visible_to(request.user).select_related("account", "server")
@@ -38,11 +48,15 @@ def administration_list(request: PortalRequest) -> HttpResponse:
     memberships = list(request.user.memberships.values_list("account_id", "role"))
     own_account_ids = {account_id for account_id, _ in memberships}
     account = account_of(request.user)
+    rows = list(administrations)
+    schedules = schedules_by_administration([a.pk for a in rows])
+    for administration in rows:
+        administration.schedule = schedules.get(administration.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "administrations/administration_list.html",
         {
-            "administrations": administrations,
+            "administrations": rows,
             "own_account_ids": own_account_ids,
             "can_restore": access_for(request).allows(account, Action.BACKUP_RESTORE),
         },
@@ -56,6 +70,7 @@ def administration_detail(request: PortalRequest, pk: int) -> HttpResponse:
     manages = access_for(request).allows(administration, Action.RIGHTS_MANAGE)
     context = {
         "administration": administration,
+        "schedule": schedules_by_administration([administration.pk]).get(administration.pk),
         "manages": manages,
         "rights": administration.rights.select_related("user", "firm"),
         "bank_connections": administration.bank_connections.all(),

@@ -15,20 +15,41 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from administrations.admin import AccountAdmin
+from administrations.models import Account
 from backups import views as backup_views
 from backups.jobs import job_enqueue, jobs_cancel, queue_state
-from backups.models import Backup, Job
+from backups.models import Backup, BackupSchedule, Job, SentMessage
+from backups.quota import usage
 from backups.tasks import cleanup_stale
+from backups.verification import verification_start
 from portal import audit
 from portal.models import AuditEvent
 from portal.templatetags.portal import nlsize
 
 
+class AccountStorageAdmin(AccountAdmin):
+    """The account's page, with what its back-ups use beside the storage limit second-line support may set there
+    (backups.quota)."""
+
+    readonly_fields = [*AccountAdmin.readonly_fields, "backup_storage_used"]
+
+    @admin.display(description=_("opslag in gebruik door back-ups"))
+    def backup_storage_used(self, account: Account) -> str:
+        return usage(account).text
+
+
+# The administrations app registers the account's page; what back-ups use of it is this app's to add.
+admin.site.unregister(Account)
+admin.site.register(Account, AccountStorageAdmin)
+
+
 @admin.register(Backup)
 class BackupAdmin(admin.ModelAdmin):
-    # Short columns, so the list fits a 1366 px screen beside its filters.
-    list_display = ["administration_name", "owner", "origin", "status", "size_display", "created_at"]
-    list_filter = ["status", "origin", "kept", "created_at"]
+    # Short columns, so the list fits a 1366 px screen beside its filters; the status says how the test-restore
+    # went.
+    list_display = ["administration_name", "owner", "origin", "status_display", "size_display", "created_at"]
+    list_filter = ["status", "origin", "verification", "kept", "created_at"]
     search_fields = [
         "administration_name",
         "account__name",
@@ -56,10 +77,25 @@ class BackupAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
         "ready_at",
+        "verification",
+        "verified_at",
+        "verification_outcome",
         "contents",
         "download",
     ]
-    exclude = ["summary", "snapshot", "size", "administration_name"]
+    exclude = ["summary", "snapshot", "size", "administration_name", "table_checks", "verification_report"]
+
+    @admin.display(description=_("Uitkomst van de controle"))
+    def verification_outcome(self, backup: Backup) -> str:
+        return " ".join(backup.verification_differences) or "–"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, backup: Backup) -> str:
+        if backup.verification == Backup.Verification.VERIFIED:
+            return f"{backup.get_status_display()} · {_('gecontroleerd')} ✓"
+        if backup.verification:
+            return f"{backup.get_status_display()} · {backup.get_verification_display()}"
+        return backup.get_status_display()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -192,6 +228,12 @@ class JobAdmin(admin.ModelAdmin):
             if job.kind == Job.Kind.RESTORE and job.params.get("login_method") == "sql":
                 # The password was wiped when the job ended: the customer has to start it again.
                 continue
+            if job.kind == Job.Kind.VERIFY_RESTORE:
+                # A fresh test-restore, into a scratch database of its own (never the failed one's name).
+                if job.backup is not None and job.backup.is_ready:
+                    verification_start(backup=job.backup, user=job.requested_by)
+                    retried += 1
+                continue
             params = {k: v for k, v in job.params.items() if k != "target_created"}
             copy = Job.objects.create(
                 kind=job.kind,
@@ -226,3 +268,81 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("backups.cancel_job")
+
+
+class StaleFilter(admin.SimpleListFilter):
+    title = _("geslaagde back-up")
+    parameter_name = "verouderd"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+        return [("ja", str(_("Te lang geen geslaagde back-up")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[BackupSchedule]) -> QuerySet[BackupSchedule]:
+        if self.value() != "ja":
+            return queryset
+        from administrations.models import Administration
+        from backups.notifications import warnings_for
+
+        stale = [
+            w.administration.pk
+            for w in warnings_for(Administration.objects.filter(pk__in=queryset.values("administration_id")))
+            if w.kind == SentMessage.Kind.STALE
+        ]
+        return queryset.filter(administration_id__in=stale)
+
+
+@admin.register(BackupSchedule)
+class BackupScheduleAdmin(admin.ModelAdmin):
+    """Support sees every automatic back-up, its last run and whether it went stale; nobody changes them here
+    (the customer's main users and administrators do, on the administration)."""
+
+    list_display = ["administration", "account", "describe", "enabled", "next_run_at", "last_run_at", "last_outcome"]
+    list_filter = ["enabled", "frequency", StaleFilter]
+    search_fields = ["administration__name", "administration__account__name"]
+    list_select_related = ["administration__account", "last_job"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in BackupSchedule._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description=_("account"))
+    def account(self, schedule: BackupSchedule) -> str:
+        return schedule.administration.account.name
+
+    @admin.display(description=_("wanneer"))
+    def describe(self, schedule: BackupSchedule) -> str:
+        return schedule.describe()
+
+    @admin.display(description=_("laatste keer"))
+    def last_outcome(self, schedule: BackupSchedule) -> str:
+        job = schedule.last_job
+        if job is None:
+            return "–"
+        return f"{job.get_status_display()}{': ' + job.user_message if job.user_message else ''}"
+
+
+@admin.register(SentMessage)
+class SentMessageAdmin(admin.ModelAdmin):
+    list_display = ["kind", "administration", "sent_at"]
+    list_filter = ["kind", "sent_at"]
+    search_fields = ["administration__name", "administration__account__name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [f.name for f in SentMessage._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -78,6 +78,44 @@ def job_send(job_id: int, kind: str) -> bool:
     return True
 
 
+def jobs_enqueue(jobs: list[Job]) -> None:
+    """Hand many jobs to the workers when the transaction commits, through one broker connection (the scheduler
+    starts hundreds at a time; a connection per job would cost more than the jobs' rows), and note the hand-over
+    in one UPDATE. As with `job_send`, a broker that cannot be reached leaves the rest queued for the reaper."""
+    from django_q.brokers import get_broker
+    from django_q.tasks import async_task
+
+    def send() -> None:
+        sync = bool(settings.Q_CLUSTER.get("sync", False))
+        sent: list[int] = []
+        try:
+            broker = None if sync else get_broker()
+            for job in jobs:
+                extra = {"broker": broker} if broker is not None else {}
+                async_task(
+                    "backups.tasks.run_job",
+                    job.pk,
+                    task_name=f"job-{job.pk}-{job.kind}",
+                    group=job.kind,
+                    sync=sync,
+                    **extra,
+                )
+                sent.append(job.pk)
+        except Exception:
+            if sync:
+                raise
+            logger.exception(
+                "%s jobs could not be handed to the broker; the reaper hands them over again", len(jobs) - len(sent)
+            )
+        finally:
+            Job.objects.filter(pk__in=sent, status=Job.Status.QUEUED).update(
+                enqueued_at=timezone.now(), enqueue_count=F("enqueue_count") + 1
+            )
+
+    if jobs:
+        transaction.on_commit(send)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()} pid {os.getpid()}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -77,6 +78,12 @@ class Backup(models.Model):
         READY = "ready", _("Klaar")
         FAILED = "failed", _("Mislukt")
 
+    class Verification(models.TextChoices):
+        NONE = "", _("Niet gecontroleerd")
+        RUNNING = "running", _("Wordt gecontroleerd")
+        VERIFIED = "verified", _("Gecontroleerd")
+        FAILED = "failed", _("Controle mislukt")
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="backups", verbose_name=_("account"))
     administration = models.ForeignKey(
         Administration,
@@ -125,6 +132,15 @@ class Backup(models.Model):
     # When the file first went to a browser: a local or network back-up is handed over once by itself (R10), after
     # that only when asked for again.
     downloaded_at = models.DateTimeField(_("eerst gedownload op"), null=True, blank=True)
+    # Per table its row count and a checksum of its rows, recorded by the native engine while writing the file
+    # ({"dbo.x": {"rows": n, "checksum": hex}}); a test-restore compares the restored rows with these.
+    table_checks = models.JSONField(_("controlegetallen per tabel"), default=dict, blank=True)
+    verification = models.CharField(
+        _("controle door terugzetten"), max_length=20, choices=Verification.choices, default="", blank=True
+    )
+    verified_at = models.DateTimeField(_("gecontroleerd op"), null=True, blank=True)
+    # What the last test-restore found: {"differences": [...], "tables": n, "rows": n, "checksums": bool}.
+    verification_report = models.JSONField(_("uitkomst van de controle"), default=dict, blank=True)
 
     objects = BackupQuerySet.as_manager()
 
@@ -149,6 +165,13 @@ class Backup(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+    @property
+    def verification_differences(self) -> list[str]:
+        """What the last test-restore found different, in the reader's language (stored as source text and
+        parameters; an entry kept as plain text reads as it was kept)."""
+        found = (self.verification_report or {}).get("differences", [])
+        return [render_stored(d.get("msgid", ""), d.get("params")) if isinstance(d, dict) else str(d) for d in found]
 
     def making_job(self) -> Job | None:
         """The job still making this back-up, for its progress in the overview's row."""
@@ -179,6 +202,7 @@ class Job(models.Model):
         VERIFY_UPLOAD = "verify_upload", _("Upload controleren")
         DELETE_ADMINISTRATION = "delete_administration", _("Administratie verwijderen")
         IMPORT_MDB = "import_mdb", _("Bestaande administratie toevoegen")
+        VERIFY_RESTORE = "verify_restore", _("Controleren door terugzetten")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("In de wachtrij")
@@ -270,3 +294,131 @@ class Job(models.Model):
     @property
     def message_text(self) -> str:
         return render_stored(self.user_message, self.message_params)
+
+
+class BackupSchedule(models.Model):
+    """An automatic back-up of one administration, switched on by its main user or an administrator (opt-in: R1).
+    One periodic task picks the schedules whose `next_run_at` has passed (backups.schedules)."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("dagelijks")
+        WEEKLY = "weekly", _("wekelijks")
+        MONTHLY = "monthly", _("maandelijks")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("maandag")
+        TUESDAY = 1, _("dinsdag")
+        WEDNESDAY = 2, _("woensdag")
+        THURSDAY = 3, _("donderdag")
+        FRIDAY = 4, _("vrijdag")
+        SATURDAY = 5, _("zaterdag")
+        SUNDAY = 6, _("zondag")
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.CASCADE, related_name="backup_schedule", verbose_name=_("administratie")
+    )
+    enabled = models.BooleanField(_("automatische back-up aan"), default=True)
+    frequency = models.CharField(_("hoe vaak"), max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    # Local time (TIME_ZONE, Europe/Amsterdam): 02:00 stays 02:00 across the daylight-saving changes.
+    time_of_day = models.TimeField(_("tijdstip"), default=dt.time(2, 0))
+    weekday = models.PositiveSmallIntegerField(_("dag van de week"), choices=Weekday.choices, null=True, blank=True)
+    # 1–31; in a shorter month the last day of that month.
+    day_of_month = models.PositiveSmallIntegerField(_("dag van de maand"), null=True, blank=True)
+    keep_daily = models.PositiveSmallIntegerField(_("dagelijkse bewaren"), default=7)
+    keep_weekly = models.PositiveSmallIntegerField(_("wekelijkse bewaren"), default=4)
+    keep_monthly = models.PositiveSmallIntegerField(_("maandelijkse bewaren"), default=12)
+    # When the scheduler starts the next back-up (the chosen time plus this administration's place in the spread
+    # window); empty while switched off.
+    next_run_at = models.DateTimeField(_("volgende keer"), null=True, blank=True, db_index=True)
+    last_run_at = models.DateTimeField(_("laatst gestart"), null=True, blank=True)
+    last_job = models.ForeignKey(
+        Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("laatste taak")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ingesteld door"),
+    )
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("automatische back-up")
+        verbose_name_plural = _("automatische back-ups")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(frequency="weekly") | Q(weekday__isnull=False), name="weekly_schedule_has_weekday"
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="monthly") | Q(day_of_month__gte=1, day_of_month__lte=31),
+                name="monthly_schedule_has_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.administration} — {self.describe()}"
+
+    def describe(self) -> str:
+        """For people: dagelijks 02:00, wekelijks op maandag 02:00, maandelijks op dag 15 02:00."""
+        from django.utils.translation import gettext
+
+        at = f"{self.time_of_day:%H:%M}"
+        if self.frequency == self.Frequency.WEEKLY and self.weekday is not None:
+            return gettext("wekelijks op %(day)s %(time)s") % {
+                "day": self.Weekday(self.weekday).label,
+                "time": at,
+            }
+        if self.frequency == self.Frequency.MONTHLY:
+            return gettext("maandelijks op dag %(day)s %(time)s") % {"day": self.day_of_month, "time": at}
+        return gettext("dagelijks %(time)s") % {"time": at}
+
+
+class MessagePreference(models.Model):
+    """Whether a user gets e-mail about back-ups that went wrong (on by default), and in which language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="message_preference",
+        verbose_name=_("gebruiker"),
+    )
+    backup_mail = models.BooleanField(_("e-mail als er iets mis is met back-ups"), default=True)
+    language = models.CharField(_("taal"), max_length=10, choices=settings.LANGUAGES, default="nl")
+
+    class Meta:
+        verbose_name = _("meldingsvoorkeur")
+        verbose_name_plural = _("meldingsvoorkeuren")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'aan' if self.backup_mail else 'uit'})"
+
+
+class SentMessage(models.Model):
+    """One message about one thing, sent once: the unique key keeps a retried check from mailing twice."""
+
+    class Kind(models.TextChoices):
+        BACKUP_FAILED = "backup_failed", _("Automatische back-up mislukt")
+        VERIFICATION_FAILED = "verification_failed", _("Controle door terugzetten mislukt")
+        STALE = "stale", _("Geen geslaagde back-up")
+        AFTERCARE_OPEN = "aftercare_open", _("Nazorg staat nog open")
+
+    kind = models.CharField(_("soort"), max_length=30, choices=Kind.choices)
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="sent_messages", verbose_name=_("administratie")
+    )
+    key = models.CharField(_("waarover"), max_length=100)
+    recipients = models.JSONField(_("aan"), default=list, blank=True)
+    sent_at = models.DateTimeField(_("verstuurd op"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("verstuurde melding")
+        verbose_name_plural = _("verstuurde meldingen")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "administration", "key"], name="one_message_per_thing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.administration}"

@@ -179,7 +179,7 @@ def mark_target_created(job: Job) -> None:
     Job.objects.filter(pk=job.pk).update(params=job.params)
 
 
-def _download_verified(backup: Backup, work: Path) -> None:
+def download_verified(backup: Backup, work: Path) -> None:
     """Copy the stored file to `work`, checking its size and SHA-256 against what was recorded at creation."""
     digest = hashlib.sha256()
     size = 0
@@ -218,7 +218,7 @@ def run_restore(job: Job, report: Reporter) -> Administration:
     try:
         with work_file(owner=f"job-{job.pk}-") as work:
             report(1, _("Back-up ophalen en controleren"))
-            _download_verified(backup, work)
+            download_verified(backup, work)
             # Stored files were verified when they were kept, but by an older portal perhaps: check again before
             # anything is made, so a file with rows missing never becomes an administration.
             bacpac.verify(work, progress=checking(report, 1, 3))

@@ -13,15 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from administrations.models import Administration
-from backups import restores, services
+from backups import restores, services, verification
 from backups.jobs import Reporter, job_claim, job_fail, job_run, jobs_reap, jobs_requeue
 from backups.models import Backup, Job
 
 logger = logging.getLogger(__name__)
 
-# The portal's own task functions (back-up jobs, the reaper, webhook deliveries): the only ones a worker may run,
-# from a schedule or from the queue.
-TASKS = frozenset({"backups.tasks.run_job", "backups.tasks.reap_jobs", "api.tasks.deliver"})
+# The portal's own task functions (back-up jobs, the reaper, the scheduler of automatic back-ups, the messages
+# about back-ups that went wrong, webhook deliveries): the only ones a worker may run, from a schedule or from the
+# queue.
+TASKS = frozenset(
+    {
+        "backups.tasks.run_job",
+        "backups.tasks.reap_jobs",
+        "backups.tasks.start_scheduled_backups",
+        "backups.tasks.send_backup_messages",
+        "api.tasks.deliver",
+    }
+)
 REFUSED = "backups.tasks.refused"
 
 # What runs each kind of job in the worker.
@@ -31,6 +40,7 @@ HANDLERS: dict[str, Callable[[Job, Reporter], object]] = {
     Job.Kind.DELETE_ADMINISTRATION: services.run_delete,
     Job.Kind.RESTORE: restores.run_restore,
     Job.Kind.IMPORT_MDB: restores.run_import_mdb,
+    Job.Kind.VERIFY_RESTORE: verification.run_verify_restore,
 }
 
 
@@ -43,6 +53,8 @@ def cleanup_stale(job: Job) -> None:
         Administration.objects.filter(pk=job.administration_id).update(status=Administration.Status.ACTIVE)
     if job.kind in (Job.Kind.RESTORE, Job.Kind.IMPORT_MDB):
         restores.drop_half_made_target(job)
+    if job.kind == Job.Kind.VERIFY_RESTORE:
+        verification.cleanup_stale_verification(job)
     staged = Path(job.params.get("staged", "missing")).name
     if job.kind == Job.Kind.VERIFY_UPLOAD:
         (services.upload_staging_folder() / staged).unlink(missing_ok=True)
@@ -64,6 +76,12 @@ def run_job(job_id: int, echo: Callable[[int, str], None] | None = None) -> None
         job_fail(job, user_message="Onbekende taak.", log=f"no handler for kind {job.kind!r}")
         return
     job_run(job, handler, echo)
+    try:
+        from backups.notifications import job_finished
+
+        job_finished(job)
+    except Exception:
+        logger.exception("messages after job %s", job.pk)
 
 
 def reap_jobs() -> list[int]:
@@ -79,6 +97,20 @@ def reap_jobs() -> list[int]:
         logger.warning("failed jobs nobody claimed %s", failed)
     services.sweep_leftovers()
     return reaped + failed
+
+
+def start_scheduled_backups() -> dict[str, float]:
+    """Scheduled every minute: start the automatic back-ups that are due (backups.schedules)."""
+    from backups.schedules import start_due_backups
+
+    return start_due_backups()
+
+
+def send_backup_messages() -> int:
+    """Scheduled every hour: mail what is wrong (stale back-ups, aftercare left open), each thing once."""
+    from backups.notifications import check_and_send
+
+    return check_and_send()
 
 
 def refused(func_name: str, hook: str = "") -> None:

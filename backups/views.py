@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from administrations.databases import DatabaseError
 from administrations.models import (
+    Account,
     Administration,
     Bank,
     Location,
@@ -98,14 +99,25 @@ def backup_list(request: PortalRequest) -> HttpResponse:
             "page": page,
             "account": account,
             "can_upload": access.allows(account, Action.BACKUP_UPLOAD),
+            "can_set_messages": access.allows(account, Action.MESSAGES_MANAGE),
             # The empty overview only suggests what the user can really do (and says why not for inOrde).
             "can_make": not page.object_list and access.makes_any_backup(),
             "web_only_reason": web_only_reason(account.get_package_display())
             if account and account.capabilities.web_only
             else "",
             "by_firms": by_firms,
+            "storage_usage": _storage_usage(request, account),
         },
     )
+
+
+def _storage_usage(request: PortalRequest, account: Account | None) -> object:
+    """What the account's back-ups use of its quota, for those who see all of them (main users, administrators)."""
+    if account is None:
+        return None
+    from backups.quota import usage_for_manager
+
+    return usage_for_manager(account, access_for(request))
 
 
 @login_required

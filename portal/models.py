@@ -28,6 +28,7 @@ class AuditEvent(models.Model):
         API_TOKEN_REVOKED = "api_token_revoked", _("Persoonlijke API-sleutel ingetrokken")
         WEBHOOK_CREATED = "webhook_created", _("Webhook toegevoegd")
         WEBHOOK_DELETED = "webhook_deleted", _("Webhook verwijderd")
+        BACKUP_QUOTA_CHANGED = "backup_quota_changed", _("Opslaglimiet gewijzigd")
 
     action = models.CharField(_("actie"), max_length=40, choices=Action.choices, db_index=True)
     actor = models.ForeignKey(

@@ -298,6 +298,16 @@ JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
 # holding it) is handed over again by the reaper, at most JOB_QUEUED_MAX_ENQUEUES times; then it fails.
 JOB_QUEUED_STALE_SECONDS = env_int("JOB_QUEUED_STALE_SECONDS", 120)
 JOB_QUEUED_MAX_ENQUEUES = env_int("JOB_QUEUED_MAX_ENQUEUES", 10)
+# Automatic back-ups: started within this many seconds after their chosen time (a fixed place per administration),
+# so that thousands due at 02:00 do not all start in the same second; the scheduler takes this many per batch.
+SCHEDULE_SPREAD_SECONDS = env_int("SCHEDULE_SPREAD_SECONDS", 3600)
+SCHEDULE_BATCH_SIZE = env_int("SCHEDULE_BATCH_SIZE", 500)
+# Messages when something is wrong: no successful back-up for this many days beyond a schedule's own interval; an
+# aftercare list still open this many days after the restore.
+BACKUP_STALE_DAYS = env_int("BACKUP_STALE_DAYS", 2)
+AFTERCARE_REMINDER_DAYS = env_int("AFTERCARE_REMINDER_DAYS", 7)
+# Storage quota for each account's back-ups in GB (decimal); empty = none. Support can set one per account.
+BACKUP_QUOTA_GB = env_str("BACKUP_QUOTA_GB")
 # Microsoft SqlPackage for SQL Server administrations; empty = use the native engine.
 SQLPACKAGE_PATH = env_str("SQLPACKAGE_PATH")
 REDIS_URL = env_str("REDIS_URL")
@@ -337,6 +347,9 @@ WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 if REDIS_URL:
     # Rate-limit counters shared by every web process.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# Links in e-mails point here.
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -22,7 +22,7 @@ from administrations.models import Account, Administration, Location, Membership
 from administrations.permissions import TABLE, WEB_ONLY_FORBIDS, Access, Action, Allowed, Kind, allowed
 from administrations.services import Target, administration_create
 from aftercare.models import AftercareItem
-from backups.models import Backup, Job
+from backups.models import Backup, BackupSchedule, Job, MessagePreference
 from backups.services import backup_upload
 from tests.administrations.pages import links_in_main, main_text
 from tests.bacpac.samples import SAMPLES
@@ -188,6 +188,33 @@ def _aftercare(client: Any, w: World, capture: Any) -> tuple[Any, bool]:
     return response, not item.is_open
 
 
+SCHEDULE_FORM = {
+    "enabled": "on",
+    "frequency": "daily",
+    "time_of_day": "02:00",
+    "keep_daily": "7",
+    "keep_weekly": "4",
+    "keep_monthly": "12",
+}
+
+
+def _schedule(client: Any, w: World, capture: Any) -> tuple[Any, bool]:
+    response = client.post(reverse("backups:schedule", args=[w.administration.pk]), SCHEDULE_FORM)
+    return response, BackupSchedule.objects.filter(administration=w.administration, enabled=True).exists()
+
+
+def _verify(client: Any, w: World, capture: Any) -> tuple[Any, bool]:
+    with capture(execute=True):
+        response = client.post(reverse("backups:verify", args=[w.backup.pk]))
+    w.backup.refresh_from_db()
+    return response, w.backup.verification == Backup.Verification.VERIFIED
+
+
+def _messages(client: Any, w: World, capture: Any) -> tuple[Any, bool]:
+    response = client.post(reverse("backups:messages"), {"language": "en"})  # the e-mail switched off
+    return response, MessagePreference.objects.filter(user=w.user, backup_mail=False).exists()
+
+
 @dataclass(frozen=True)
 class Check:
     perform: Callable[[Any, World, Any], tuple[Any, bool]]
@@ -239,6 +266,17 @@ CHECKS: dict[Action, Check] = {
         lambda w: reverse(
             "aftercare:act", args=[AftercareItem.objects.get(administration=w.administration).pk, "niet-nodig"]
         ),
+    ),
+    Action.SCHEDULE_MANAGE: Check(
+        _schedule,
+        lambda w: reverse("administrations:detail", args=[w.administration.pk]),
+        lambda w: reverse("backups:schedule", args=[w.administration.pk]),
+    ),
+    Action.BACKUP_VERIFY: Check(
+        _verify, lambda w: reverse("backups:list"), lambda w: reverse("backups:verify", args=[w.backup.pk]), True
+    ),
+    Action.MESSAGES_MANAGE: Check(
+        _messages, lambda w: reverse("backups:list"), lambda w: reverse("backups:messages"), account_level=True
     ),
 }
 

@@ -116,8 +116,19 @@ def test_a_second_request_joins_the_running_export(cast, online) -> None:
 
 
 def test_r1_nothing_is_backed_up_unless_asked(cast, online) -> None:
+    from backups.models import BackupSchedule
+    from backups.tasks import start_scheduled_backups
+
     assert not Backup.objects.exists()
-    assert list(Schedule.objects.values_list("func", flat=True)) == ["backups.tasks.reap_jobs"]
+    # One periodic scheduler for the automatic back-ups people switch on (none is on by itself), one for messages.
+    assert sorted(Schedule.objects.values_list("func", flat=True)) == [
+        "backups.tasks.reap_jobs",
+        "backups.tasks.send_backup_messages",
+        "backups.tasks.start_scheduled_backups",
+    ]
+    assert not BackupSchedule.objects.exists()
+    assert start_scheduled_backups()["started"] == 0
+    assert not Backup.objects.exists()
 
 
 def test_a_storage_error_while_writing_loses_nothing_and_shows_a_failed_job(

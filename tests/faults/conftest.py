@@ -37,7 +37,7 @@ from administrations.databases import DatabaseLocation, database_connect, databa
 from administrations.models import Account, Administration, DatabaseEngine, Location, Membership, Package
 from backups.engines import native
 from backups.models import Backup, Job
-from portal.texts import StoredText
+from portal.texts import render_stored
 from tests.conftest import require_service
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -261,7 +261,7 @@ def workers(shared_db: str, own_redis: OwnRedis, settings: Any, tmp_path: Path) 
 class JobRow(NamedTuple):
     status: str
     progress: int
-    phase: str  # in Dutch, as the job page shows it: the stored text with its parameters filled in
+    phase: str
 
 
 class Latch:
@@ -280,12 +280,12 @@ class Latch:
         self.releasers: list[threading.Thread] = []
 
     def _lock(self, conn: psycopg.Connection[Any]) -> JobRow:
-        table = Job._meta.db_table
-        query = f'SELECT status, progress, phase, phase_params FROM "{table}" WHERE id = %s FOR UPDATE'  # noqa: S608
+        query = f'SELECT status, progress, phase, phase_params FROM "{Job._meta.db_table}" WHERE id = %s FOR UPDATE'  # noqa: S608
         found = conn.execute(query, (self.job_id,)).fetchone()
         assert found is not None, f"job {self.job_id} does not exist"
         status, progress, phase, params = found
-        return JobRow(status, progress, str(StoredText(phase, **params)) if params else phase)
+        # The phase as the job page shows it: stored as source text and parameters.
+        return JobRow(status, progress, render_stored(phase, params))
 
     def _blocked_by(self, conn: psycopg.Connection[Any]) -> list[int]:
         """The backends waiting for a lock `conn` holds."""

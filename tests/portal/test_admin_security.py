@@ -1,6 +1,7 @@
 """The support desk (`/beheer/`) under attack, through the real admin views and the real support groups:
 second-line support trying to run a shell command through django-q2's schedules, pointing an administration at
-another file, signing in without a second factor; and the worker refusing a hand-edited schedule."""
+another file, signing in without a second factor; and the worker refusing a hand-edited schedule while it runs the
+portal's own periodic tasks and the jobs they start."""
 
 from __future__ import annotations
 
@@ -191,6 +192,88 @@ def test_the_worker_refuses_a_hand_edited_schedule(tmp_path, caplog) -> None:
     save_task(result, broker)
     assert Failure.objects.get().func == "backups.tasks.refused"
     assert "refused to queue 'os.system'" in caplog.text
+
+
+# The periodic tasks the portal's migrations make, by name: each must name a function on the worker's allow-list.
+PERIODIC_TASKS = {
+    "Vastgelopen taken opruimen": "backups.tasks.reap_jobs",
+    "Automatische back-ups starten": "backups.tasks.start_scheduled_backups",
+    "Meldingen over back-ups versturen": "backups.tasks.send_backup_messages",
+}
+
+
+def test_every_periodic_task_the_portal_makes_is_on_the_allow_list_and_exists() -> None:
+    from importlib import import_module
+
+    from backups.tasks import TASKS
+
+    assert dict(Schedule.objects.values_list("name", "func")) == PERIODIC_TASKS
+    assert set(PERIODIC_TASKS.values()) <= TASKS
+    for name in TASKS:
+        module, _, function = name.rpartition(".")
+        assert callable(getattr(import_module(module), function)), name
+
+
+def _through_the_worker(broker: Any) -> list[dict[str, Any]]:
+    """Take every task waiting on the broker and run it in the worker process's loop, as the cluster does."""
+    from django_q.signing import SignedPackage
+    from django_q.worker import worker
+
+    results = []
+    while broker.queue_size():
+        for ack_id, package in broker.dequeue() or []:
+            task_queue: queue.Queue[Any] = queue.Queue()
+            result_queue: queue.Queue[Any] = queue.Queue()
+            task_queue.put(SignedPackage.loads(package))
+            task_queue.put("STOP")
+            worker(task_queue, result_queue, multiprocessing.Value("f", -1), timeout=120)
+            results.append(result_queue.get_nowait())
+            broker.acknowledge(ack_id)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_portals_periodic_tasks_and_the_jobs_they_start_pass_the_allow_list_in_the_worker(cast, settings) -> None:
+    """Through the cluster's scheduler and the worker, with nothing run in-process: the three periodic tasks run
+    for real (none is swapped for `refused`), and the automatic back-up the scheduler starts and the test-restore
+    after it reach the worker as `run_job` and succeed."""
+    from django_q.brokers import get_broker
+    from django_q.scheduler import scheduler
+
+    from backups.models import BackupSchedule
+    from backups.schedules import schedule_save
+    from backups.tasks import REFUSED
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    settings.SCHEDULE_SPREAD_SECONDS = 0
+    administration = administration_create(
+        account=cast.account,
+        name="Automatisch",
+        target=Target(Location.ONLINE),
+        populate=lambda e: bookkeeping.fill(e, lines=5),
+    )
+    schedule_save(BackupSchedule(administration=administration))
+    past = timezone.now() - timedelta(minutes=5)
+    BackupSchedule.objects.update(next_run_at=past)
+    for name, func in PERIODIC_TASKS.items():  # as the migrations made them (a transactional test flushed them)
+        Schedule.objects.get_or_create(
+            name=name, defaults={"func": func, "schedule_type": "I", "minutes": 1, "repeats": -1}
+        )
+    Schedule.objects.update(next_run=past)
+
+    broker = get_broker()
+    scheduler(broker=broker)  # what the cluster's scheduler runs every 30 seconds
+    # The worker takes the periodic tasks, then the back-up the scheduler started, then the test-restore after it.
+    results = _through_the_worker(broker)
+    assert sorted(r["func"] for r in results) == sorted([*PERIODIC_TASKS.values(), *["backups.tasks.run_job"] * 2])
+    assert [r["name"] for r in results if r["func"] == "backups.tasks.run_job"] == [
+        f"job-{job.pk}-{job.kind}" for job in Job.objects.order_by("pk")
+    ]
+    assert all(r["success"] for r in results), [r["result"] for r in results if not r["success"]]
+    assert REFUSED not in {r["func"] for r in results}
+    backup = Backup.objects.get(administration=administration)
+    assert backup.origin == Backup.Origin.SCHEDULED and backup.is_ready
+    assert backup.verification == Backup.Verification.VERIFIED
 
 
 # ------------------------------------------------------------------ 2. nothing in the admin names another place
