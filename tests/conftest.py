@@ -254,3 +254,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """Run a service call and every job it enqueues (django-q2 in sync mode, also jobs those jobs enqueue), then
+    reload the job it returned."""
+    from backups.models import Job
+
+    def run(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = call(*args, **kwargs)
+        if isinstance(result, Job):
+            result.refresh_from_db()
+        return result
+
+    return run

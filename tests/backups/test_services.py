@@ -37,20 +37,6 @@ def online(cast) -> Administration:
     )
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run a service call and the jobs it enqueues (django-q2 in sync mode), then reload the job."""
-
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            result = call(*args, **kwargs)
-        if isinstance(result, Job):
-            result.refresh_from_db()
-        return result
-
-    return run
-
-
 def storage_files(settings) -> list[Path]:
     root = Path(settings.STORAGES["backups"]["OPTIONS"]["location"])
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []

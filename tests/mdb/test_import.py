@@ -28,18 +28,6 @@ def _mdbtools() -> None:
     require_mdbtools()
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            result = call(*args, **kwargs)
-        if isinstance(result, Job):
-            result.refresh_from_db()
-        return result
-
-    return run
-
-
 def imported(cast, run_on_commit, sample: Path, name: str, target: Target | None = None) -> Administration:
     job = run_on_commit(
         mdb_import_start,
