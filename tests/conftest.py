@@ -35,6 +35,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 RUN_DATABASE_PREFIX = f"adm_t{uuid.uuid4().hex[:8]}_"
 django_settings.ONLINE_DATABASE_PREFIX = RUN_DATABASE_PREFIX
 os.environ["ONLINE_DATABASE_PREFIX"] = RUN_DATABASE_PREFIX
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -270,3 +271,26 @@ def run_on_commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]
         return result
 
     return run
+
+
+@pytest.fixture
+def redis_broker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
+    """django-q2 on the real Redis server (TEST_REDIS_URL), a queue of the test's own, emptied after."""
+    import redis
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    try:
+        redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        available = True
+    except redis.RedisError:
+        available = False
+    require_service(available, f"Redis is not reachable at {REDIS_URL}")
+    # What REDIS_URL does in settings, applied to django-q2's already-loaded configuration.
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", f"test-{uuid.uuid4().hex[:8]}")
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    broker = get_broker()
+    yield broker
+    broker.delete_queue()

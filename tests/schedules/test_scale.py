@@ -4,46 +4,22 @@ whatever the total (the jobs travel through the real Redis server, so enqueueing
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
-import uuid
 
 import pytest
-import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_q.brokers import get_broker
-from django_q.conf import Conf
 
 from administrations.models import Administration, Location
 from backups.models import Backup, BackupSchedule, Job
 from backups.schedules import start_due_batch
-from tests.conftest import require_service
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TOTAL = 10_000
 BATCH = 500
 MAX_QUERIES_PER_BATCH = 40  # SQLite splits each 500-row insert by its 999-parameter limit
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def redis_broker(monkeypatch, settings):
-    try:
-        redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        available = True
-    except redis.RedisError:
-        available = False
-    require_service(available, f"Redis is not reachable at {REDIS_URL}")
-    monkeypatch.setattr(Conf, "ORM", None)
-    monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", f"test-{uuid.uuid4().hex[:8]}")
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
-    broker = get_broker()
-    yield broker
-    broker.delete_queue()
 
 
 def test_ten_thousand_due_schedules_are_enqueued_in_bounded_time_with_constant_queries_per_batch(
