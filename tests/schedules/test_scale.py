@@ -7,6 +7,7 @@ import datetime as dt
 import time
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,11 +22,18 @@ MAX_QUERIES_PER_BATCH = 40  # SQLite splits each 500-row insert by its 999-param
 
 pytestmark = pytest.mark.django_db
 
+# Noon, far from the schedules' 02:00: at the real clock a run near 02:00 would make the just-started schedules due
+# again before the last batch (their next run is minutes away), and the count of batches would depend on the hour.
+NOON = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
+
 
 def test_ten_thousand_due_schedules_are_enqueued_in_bounded_time_with_constant_queries_per_batch(
-    cast, redis_broker, django_capture_on_commit_callbacks, django_assert_max_num_queries, settings
+    request, cast, redis_broker, django_capture_on_commit_callbacks, django_assert_max_num_queries, settings
 ) -> None:
     settings.SCHEDULE_SPREAD_SECONDS = 3600
+    traveller = time_machine.travel(NOON, tick=True)
+    traveller.start()
+    request.addfinalizer(traveller.stop)
     administrations = Administration.objects.bulk_create(
         Administration(
             account=cast.account,
