@@ -10,6 +10,7 @@ ids. Memory stays flat: rows move in batches, never whole tables.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -24,7 +25,7 @@ from typing import IO, Any
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.schema import AddConstraint
+from sqlalchemy.schema import AddConstraint, CreateIndex
 
 from administrations.databases import DatabaseLocation, database_connect
 from backups.bacpac import (
@@ -633,84 +634,82 @@ def import_(
                     conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
                 metadata.create_all(conn)
 
+            # Keys and indexes are named now, in the model's order, so that the order of loading does not change them.
+            indexes = _target_indexes(model, sa_tables)
             total_bytes = sum(p.size for t in model.tables for p in bacpac.parts(t)) or 1
             done_bytes = 0
             rows_per_table: dict[str, int] = {}
             loader: Any = None
-            with contextlib.ExitStack() as stack, engine.begin() as conn:
-                stack.callback(lambda: loader is not None and loader.close())
-                if dialect == "sqlite":
-                    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                for table in model.tables:
-                    sa_table = sa_tables[(table.schema, table.name)]
-                    parts = bacpac.parts(table)
-                    table_bytes = sum(p.size for p in parts)
-                    phase = StoredText("Tabel %(table)s terugzetten", table=table.name)
-                    percent = 3 + done_bytes * 87 // total_bytes
-                    progress(percent, phase)
-                    if parts:
-                        path, reason = ROW_PATH, "kolompad uit"
-                        decoder = None
-                        if columnar and dialect in ("postgresql", "sqlite"):
-                            from backups.engines import fastpath
+            with contextlib.ExitStack() as stack:
+                keys = stack.enter_context(_KeyBuilder(engine)) if dialect == "postgresql" else None
+                with contextlib.ExitStack() as loading, engine.begin() as conn:
+                    loading.callback(lambda: loader is not None and loader.close())
+                    if dialect == "sqlite":
+                        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    for table in model.tables:
+                        sa_table = sa_tables[(table.schema, table.name)]
+                        parts = bacpac.parts(table)
+                        table_bytes = sum(p.size for p in parts)
+                        phase = StoredText("Tabel %(table)s terugzetten", table=table.name)
+                        percent = 3 + done_bytes * 87 // total_bytes
+                        progress(percent, phase)
+                        if parts:
+                            path, reason = ROW_PATH, "kolompad uit"
+                            decoder = None
+                            if columnar and dialect in ("postgresql", "sqlite"):
+                                from backups.engines import fastpath
 
-                            try:
-                                decoder = fastpath.import_decoder(bacpac, table)
-                            except fastpath.UnsupportedColumn as why:
-                                reason = str(why)
-                        if decoder is not None:
-                            step_bytes = 0
+                                try:
+                                    decoder = fastpath.import_decoder(bacpac, table)
+                                except fastpath.UnsupportedColumn as why:
+                                    reason = str(why)
+                            if decoder is not None:
+                                step_bytes = 0
 
-                            def beat(consumed: int, start: int = done_bytes, phase: str = phase) -> None:
-                                nonlocal step_bytes
-                                step_bytes += consumed
-                                progress(3 + (start + step_bytes) * 87 // total_bytes, phase)
+                                def beat(consumed: int, start: int = done_bytes, phase: str = phase) -> None:
+                                    nonlocal step_bytes
+                                    step_bytes += consumed
+                                    progress(3 + (start + step_bytes) * 87 // total_bytes, phase)
 
-                            try:
-                                if dialect == "postgresql":
-                                    if loader is None:
-                                        loader = fastpath.PostgresLoader(location)
-                                    count = loader.load(bacpac, decoder, sa_table, beat)
-                                else:
-                                    count = fastpath.import_sqlite(conn, bacpac, decoder, sa_table, beat)
-                                rows_per_table[table.full_name] = count
-                                path, reason = COLUMNAR_PATH, ""
-                            except fastpath.UnsupportedColumn as why:
-                                reason = f"teruggevallen: {why}"
-                        if path == ROW_PATH:
-                            rows = bacpac.rows(table)
-                            load = _copy_rows if dialect == "postgresql" else _insert_rows
-                            row_beat = functools.partial(progress, percent, phase)  # keeps the heartbeat going
-                            rows_per_table[table.full_name] = load(conn, sa_table, table, rows, row_beat)
-                        paths[table.full_name] = path
-                        log(f"import {table.full_name}: {path}pad" + (f" ({reason})" if reason else ""))
-                    else:
-                        rows_per_table[table.full_name] = 0
-                    done_bytes += table_bytes
+                                try:
+                                    if dialect == "postgresql":
+                                        if loader is None:
+                                            loader = fastpath.PostgresLoader(location)
+                                        count = loader.load(bacpac, decoder, sa_table, beat)
+                                        if keys is not None:  # committed: its keys need not wait for the rest
+                                            keys.submit(_take_keys(sa_table, primary_keys, indexes))
+                                    else:
+                                        count = fastpath.import_sqlite(conn, bacpac, decoder, sa_table, beat)
+                                    rows_per_table[table.full_name] = count
+                                    path, reason = COLUMNAR_PATH, ""
+                                except fastpath.UnsupportedColumn as why:
+                                    reason = f"teruggevallen: {why}"
+                            if path == ROW_PATH:
+                                rows = bacpac.rows(table)
+                                load = _copy_rows if dialect == "postgresql" else _insert_rows
+                                row_beat = functools.partial(progress, percent, phase)  # keeps the heartbeat going
+                                rows_per_table[table.full_name] = load(conn, sa_table, table, rows, row_beat)
+                            paths[table.full_name] = path
+                            log(f"import {table.full_name}: {path}pad" + (f" ({reason})" if reason else ""))
+                        else:
+                            rows_per_table[table.full_name] = 0
+                        done_bytes += table_bytes
 
-            progress(91, "Sleutels en indexen aanmaken")
-            with engine.begin() as conn:
-                for sa_table, primary_key in primary_keys:
-                    sa_table.append_constraint(primary_key)
-                    conn.execute(AddConstraint(primary_key))
-                used = {t.name.lower() for t in sa_tables.values()}
-                for table in model.tables:
-                    sa_table = sa_tables[(table.schema, table.name)]
-                    stored = {c.name for c in table.stored_columns}
-                    for unique in table.unique_constraints:
-                        if set(unique.columns) <= stored:
-                            name = _safe_index_name(unique.name or "uq", sa_table.name, used)
-                            sa.Index(name, *[sa_table.c[c] for c in unique.columns], unique=True).create(conn)
-                    for index in table.indexes:
-                        if index.columns and set(index.columns) <= stored:
-                            name = _safe_index_name(index.name, sa_table.name, used)
-                            sa.Index(name, *[sa_table.c[c] for c in index.columns], unique=index.unique).create(conn)
-                if dialect == "postgresql":
-                    progress(95, "Verwijzingen controleren")
-                    for sa_table, constraint in foreign_keys:
-                        sa_table.append_constraint(constraint)
-                        conn.execute(AddConstraint(constraint))
-                    _reset_sequences(conn, sa_tables.values())
+                progress(91, "Sleutels en indexen aanmaken")
+                if keys is not None:
+                    keys.wait()
+                with engine.begin() as conn:
+                    for sa_table, primary_key in primary_keys:
+                        sa_table.append_constraint(primary_key)
+                        conn.execute(AddConstraint(primary_key))
+                    for _table, index in indexes:
+                        conn.execute(CreateIndex(index))
+                    if dialect == "postgresql":
+                        progress(95, "Verwijzingen controleren")
+                        for sa_table, constraint in foreign_keys:
+                            sa_table.append_constraint(constraint)
+                            conn.execute(AddConstraint(constraint))
+                        _reset_sequences(conn, sa_tables.values())
             progress(99, "Afronden")
             return ImportResult(
                 tables=len(model.tables),
@@ -725,6 +724,83 @@ def import_(
         ) from error
     finally:
         engine.dispose()
+
+
+def _target_indexes(model: Model, sa_tables: dict[tuple[str, str], sa.Table]) -> list[tuple[sa.Table, sa.Index]]:
+    """The unique constraints and indexes to make after the data, as indexes named safely for the target."""
+    used = {t.name.lower() for t in sa_tables.values()}
+    out: list[tuple[sa.Table, sa.Index]] = []
+    for table in model.tables:
+        sa_table = sa_tables[(table.schema, table.name)]
+        stored = {c.name for c in table.stored_columns}
+        for unique in table.unique_constraints:
+            if set(unique.columns) <= stored:
+                name = _safe_index_name(unique.name or "uq", sa_table.name, used)
+                out.append((sa_table, sa.Index(name, *[sa_table.c[c] for c in unique.columns], unique=True)))
+        for index in table.indexes:
+            if index.columns and set(index.columns) <= stored:
+                name = _safe_index_name(index.name, sa_table.name, used)
+                out.append((sa_table, sa.Index(name, *[sa_table.c[c] for c in index.columns], unique=index.unique)))
+    return out
+
+
+def _take_keys(
+    sa_table: sa.Table,
+    primary_keys: list[tuple[sa.Table, sa.PrimaryKeyConstraint]],
+    indexes: list[tuple[sa.Table, sa.Index]],
+) -> list[Any]:
+    """The statements that make this table's primary key and indexes, taken off the lists of what is left."""
+    statements: list[Any] = []
+    for pair in [p for p in primary_keys if p[0] is sa_table]:
+        primary_keys.remove(pair)
+        sa_table.append_constraint(pair[1])
+        statements.append(AddConstraint(pair[1]))
+    for pair in [p for p in indexes if p[0] is sa_table]:
+        indexes.remove(pair)
+        statements.append(CreateIndex(pair[1]))
+    return statements
+
+
+class _KeyBuilder:
+    """PostgreSQL: the primary key and indexes of a table whose rows are committed, built on a connection of
+    their own while the next table loads (the server sorts one table while it copies the next). One table at a
+    time, in the order given; the first failure is raised by ``wait``. Leaving the block early (a failure or a
+    cancel elsewhere) cancels the statement in progress and drops the rest."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bacpac-keys")
+        self._conn: sa.Connection | None = None
+        self._pending: list[concurrent.futures.Future[None]] = []
+
+    def __enter__(self) -> _KeyBuilder:
+        self._conn = self._engine.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for future in self._pending:
+            future.cancel()
+        if self._conn is not None and any(f.running() for f in self._pending):
+            with contextlib.suppress(psycopg.Error):
+                self._conn.connection.driver_connection.cancel()  # type: ignore[union-attr]
+        self._pool.shutdown(wait=True)
+        if self._conn is not None:
+            self._conn.close()
+
+    def submit(self, statements: list[Any]) -> None:
+        if statements:
+            self._pending.append(self._pool.submit(self._run, statements))
+
+    def _run(self, statements: list[Any]) -> None:
+        assert self._conn is not None
+        with self._conn.begin():
+            for statement in statements:
+                self._conn.execute(statement)
+
+    def wait(self) -> None:
+        while self._pending:
+            self._pending[0].result()
+            self._pending.pop(0)
 
 
 def _foreign_keys(

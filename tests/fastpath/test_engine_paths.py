@@ -9,12 +9,23 @@ import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from administrations import bookkeeping
 from administrations.databases import DatabaseLocation, database_connect, database_create
-from backups.bacpac import Column, CorruptData, Model, Table, open_bacpac, write_bacpac
+from backups.bacpac import (
+    Column,
+    CorruptData,
+    Model,
+    PrimaryKey,
+    Table,
+    UniqueConstraint,
+    open_bacpac,
+    write_bacpac,
+)
 from backups.engines import native
 from backups.engines.base import EngineError
 from tests.backups.helpers import bookkeeping_database, sample_files, table_checksums
@@ -344,6 +355,11 @@ def test_progress_comes_per_batch_and_a_cancel_from_it_stops_export_and_import(m
     database_create(target)
     with pytest.raises(Cancelled):
         native.import_(source=file, location=target, progress=cancel_in("Tabel journaalregels terugzetten"))
+    # The keys of the tables loaded before it were being built beside the load: that thread is gone too, and
+    # nothing is still connected to the half-made database (so it can be dropped).
+    assert threading.active_count() == threads
+    if kind == "postgresql":
+        assert sessions_on(target) == 0
 
 
 @pytest.mark.postgres
@@ -373,6 +389,97 @@ def test_a_database_failure_on_either_import_path_keeps_the_dutch_message(
 
     assert failure.value.user_message.startswith("De back-up kon niet in de nieuwe administratie worden gezet")
     assert "naam" in failure.value.detail
+
+
+def sessions_on(location: DatabaseLocation) -> int:
+    """Connections to the database at ``location``, other than the one asking."""
+    engine = database_connect(location)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"),
+                {"name": location.name},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def schema_of(location: DatabaseLocation) -> dict[str, Any]:
+    """Per table: its primary key, unique constraints, indexes and foreign keys as the server reports them."""
+    engine = database_connect(location)
+    try:
+        inspector = sa.inspect(engine)
+        return {
+            name: {
+                "pk": inspector.get_pk_constraint(name)["constrained_columns"],
+                "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(name)),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(name)
+                ),
+                "fks": sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                    for f in inspector.get_foreign_keys(name)
+                ),
+            }
+            for name in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_keys_built_beside_the_load_give_the_same_schema_as_the_row_path(new_postgres_location, tmp_path) -> None:
+    """On PostgreSQL the columnar import builds a table's primary key and indexes on a second connection while
+    the next table loads; the result is the schema the row path makes after all the data."""
+    source = bookkeeping_database(_sqlite(tmp_path, "bron"), lines=3000)
+    file = tmp_path / "adm.bacpac"
+    native.export(location=source, target=file, database_name="x")
+    schemas = []
+    for columnar in (True, False):
+        target = new_postgres_location()
+        database_create(target)
+        result = native.import_(source=file, location=target, columnar=columnar)
+        assert set(result.paths.values()) == {native.COLUMNAR_PATH if columnar else native.ROW_PATH}
+        schemas.append(schema_of(target))
+    assert schemas[0] == schemas[1]
+    assert schemas[0]["journaalregels"]["pk"] == ["id"]
+    assert schemas[0]["journaalregels"]["fks"]
+    assert any(cols == ("datum",) for _, cols, _ in schemas[0]["journaalposten"]["indexes"])
+
+
+@pytest.mark.postgres
+def test_a_key_that_fails_beside_the_load_fails_the_import_with_the_dutch_message(
+    new_postgres_location, tmp_path
+) -> None:
+    """A unique constraint the data breaks fails while the next table loads; the import fails with the engine's
+    message naming it, and leaves no thread or connection behind (so the half-made database can be dropped)."""
+    codes = Table(
+        schema="dbo",
+        name="codes",
+        columns=[Column("id", "int", nullable=False), Column("code", "nvarchar", length=10, nullable=False)],
+        primary_key=PrimaryKey(name=None, columns=["id"]),
+        unique_constraints=[UniqueConstraint(name="uq_codes_code", columns=["code"])],
+    )
+    other = Table(schema="dbo", name="rest", columns=[Column("id", "int", nullable=False)])
+    file = tmp_path / "dubbel.bacpac"
+    write_bacpac(
+        file,
+        database_name="x",
+        model=Model(tables=[codes, other]),
+        data={"dbo.codes": [(1, "A"), (2, "A")], "dbo.rest": [(i,) for i in range(50_000)]},
+        server_version="test",
+    )
+    target = new_postgres_location()
+    database_create(target)
+    threads = threading.active_count()
+
+    with pytest.raises(EngineError) as failure:
+        native.import_(source=file, location=target)
+
+    assert failure.value.user_message.startswith("De back-up kon niet in de nieuwe administratie worden gezet")
+    assert "uq_codes_code" in failure.value.detail
+    assert threading.active_count() == threads
+    assert sessions_on(target) == 0
 
 
 @pytest.mark.parametrize("columnar", [True, False], ids=["columnar", "rows"])
