@@ -751,13 +751,13 @@ def _take_keys(
 ) -> list[Any]:
     """The statements that make this table's primary key and indexes, taken off the lists of what is left."""
     statements: list[Any] = []
-    for pair in [p for p in primary_keys if p[0] is sa_table]:
-        primary_keys.remove(pair)
-        sa_table.append_constraint(pair[1])
-        statements.append(AddConstraint(pair[1]))
-    for pair in [p for p in indexes if p[0] is sa_table]:
-        indexes.remove(pair)
-        statements.append(CreateIndex(pair[1]))
+    for key in [k for k in primary_keys if k[0] is sa_table]:
+        primary_keys.remove(key)
+        sa_table.append_constraint(key[1])
+        statements.append(AddConstraint(key[1]))
+    for index in [i for i in indexes if i[0] is sa_table]:
+        indexes.remove(index)
+        statements.append(CreateIndex(index[1]))
     return statements
 
 
