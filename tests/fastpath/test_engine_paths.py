@@ -462,11 +462,15 @@ def test_a_key_that_fails_beside_the_load_fails_the_import_with_the_dutch_messag
     )
     other = Table(schema="dbo", name="rest", columns=[Column("id", "int", nullable=False)])
     file = tmp_path / "dubbel.bacpac"
+    rows: dict[str, list[tuple[Any, ...]]] = {
+        "dbo.codes": [(1, "A"), (2, "A")],
+        "dbo.rest": [(i,) for i in range(50_000)],
+    }
     write_bacpac(
         file,
         database_name="x",
         model=Model(tables=[codes, other]),
-        data={"dbo.codes": [(1, "A"), (2, "A")], "dbo.rest": [(i,) for i in range(50_000)]},
+        data=rows,
         server_version="test",
     )
     target = new_postgres_location()
