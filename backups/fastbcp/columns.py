@@ -383,7 +383,11 @@ def gather(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndar
         s, e = starts[nonzero], ends[nonzero]
         if not len(s) or (np.all(s[1:] == e[:-1])):
             return data[int(s[0]) : int(s[0]) + total]
-    return data[ranges(starts, lengths)]
+    # Slices of the bytes joined: half the time of indexing with one int64 index per byte (``ranges``).
+    raw = data.base if isinstance(data.base, bytes) and len(data.base) == data.size else data.tobytes()
+    return np.frombuffer(
+        b"".join([raw[a : a + b] for a, b in zip(starts.tolist(), lengths.tolist(), strict=True)]), np.uint8
+    )
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
