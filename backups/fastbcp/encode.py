@@ -28,7 +28,6 @@ from .columns import (
     Texts,
     Values,
     code_points,
-    gather,
     ranges,
     utf8_to_utf16,
 )
@@ -181,6 +180,15 @@ def column_field(column: Column, values: Values) -> _Field:
     return _var_field(column, layout.size, layout.null_length, values.data, values.starts, values.lengths, valid)
 
 
+def _scatter(out: np.ndarray, at: np.ndarray, data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
+    """``out[at[i]:at[i]+lengths[i]] = data[starts[i]:starts[i]+lengths[i]]`` for every i, by slices: a
+    third of the time of one numpy assignment through an int64 index per byte."""
+    target = memoryview(out)  # type: ignore[arg-type]
+    raw = data.base if isinstance(data.base, bytes) and len(data.base) == data.size else data.tobytes()
+    for a, s, n in zip(at.tolist(), starts.tolist(), lengths.tolist(), strict=True):
+        target[a : a + n] = raw[s : s + n]
+
+
 def encode_batch(columns: Sequence[Column], values: Sequence[Values]) -> tuple[bytes, np.ndarray]:
     """The BCP bytes of a batch of rows, and where each row ends in them."""
     n = len(values[0].valid) if values else 0
@@ -206,9 +214,7 @@ def encode_batch(columns: Sequence[Column], values: Sequence[Values]) -> tuple[b
                 nonzero = piece.lengths > 0
                 if not nonzero.any():
                     continue
-                lengths = piece.lengths[nonzero]
-                source = gather(piece.data, piece.starts[nonzero], lengths)
-                out[ranges(offsets[nonzero] + piece.at, lengths)] = source
+                _scatter(out, offsets[nonzero] + piece.at, piece.data, piece.starts[nonzero], piece.lengths[nonzero])
         offsets = offsets + f.lengths
     return out.tobytes(), row_ends
 
