@@ -53,7 +53,7 @@ from backups.fastbcp.targets import to_arrow, to_python
 DATABASE_ERRORS: tuple[type[Exception], ...] = (adbc.Error,)
 BATCH_BYTES = 1 << 19  # ADBC's batch size hint: ~512 KB of Arrow data per batch (memory stays flat)
 SQLITE_BATCH_ROWS = 2_500
-COPY_GROUP_BYTES = 8 << 20  # BCP bytes of the decode windows sent in one COPY (their Arrow data is held until then)
+COPY_GROUP_BYTES = 4 << 20  # BCP bytes of the decode windows sent in one COPY (their Arrow data is held until then)
 _D80 = Context(prec=80)
 
 # ------------------------------------------------------------------------------------------------ which path
