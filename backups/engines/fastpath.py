@@ -392,6 +392,28 @@ def _python_stamps(values: list[Any], valid: np.ndarray) -> DateTimes:
     return DateTimes(days, ticks, valid)
 
 
+def _scaled_floats(values: list[Any], kinds: set[type], scale: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sign and digits of ``'%.{scale}f' % value`` for a batch of floats, without making the texts: the float
+    times 10**scale rounded to the nearest integer, where the product's own rounding cannot change the outcome;
+    the few values within a few units in the last place of a half are formatted as the row path does. None when
+    a value is not finite or too large for exact integers in a float (the caller then makes the texts)."""
+    filled = values if type(None) not in kinds else [0.0 if v is None else v for v in values]
+    try:
+        floats = np.array(filled, dtype=np.float64)
+    except OverflowError:
+        return None
+    product = floats * 10.0**scale
+    if not np.isfinite(product).all() or (np.abs(product) >= 2.0**52).any():
+        return None
+    rounded = np.rint(product)
+    # Far from a half (in units of the product's last place), the exact product rounds the same way.
+    unsure = np.flatnonzero(np.abs(np.abs(product - np.trunc(product)) - 0.5) <= 4 * np.spacing(np.abs(product)))
+    fmt = f"%.{scale}f"
+    for i in unsure.tolist():
+        rounded[i] = float(int((fmt % filled[i]).replace(".", "")))
+    return np.signbit(floats), np.abs(rounded).astype(np.uint64)
+
+
 def _sqlite_decimals(column: Column, type_: sa.types.TypeEngine[Any], exact: Callable) -> Callable:
     scale = column.scale
     # SQLAlchemy turns a stored number into Decimal('%.{scale}f' % value); with the column's own scale the
@@ -408,6 +430,12 @@ def _sqlite_decimals(column: Column, type_: sa.types.TypeEngine[Any], exact: Cal
         ints: list[int] = []
         signs: list[bool] = []
         kinds = _types(values)
+        if fmt is not None and kinds <= {float, int, type(None)}:
+            # (NUMERIC affinity keeps a whole amount as an integer: '%.2f' makes a float of it too.)
+            from_floats = _scaled_floats(values, kinds, scale)
+            if from_floats is not None:
+                negative[:], lo[:] = from_floats
+                return checked_decimals(column, Decimals(negative, lo, hi, valid))
         if fmt is not None and kinds <= {float, int, type(None)}:
             # The row path's text ('%.2f' % value), made in C for the whole batch; its digits parsed by numpy.
             filled = values if type(None) not in kinds else [0 if v is None else v for v in values]

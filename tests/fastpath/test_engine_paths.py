@@ -3,6 +3,8 @@ same rows as the row path, for the bookkeeping tables with edge values, every re
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
 import uuid
 import zipfile
@@ -180,6 +182,35 @@ def test_the_columnar_export_writes_the_row_paths_bcp_byte_for_byte(make_locatio
     with zipfile.ZipFile(fast) as z:
         assert {i.compress_type for i in z.infolist() if i.filename.startswith("Data/")} == {zipfile.ZIP_DEFLATED}
     assert fast.stat().st_size <= row.stat().st_size * 1.10
+
+
+def test_sqlite_decimals_stored_as_floats_export_as_the_row_path_rounds_them(tmp_path) -> None:
+    """SQLite keeps NUMERIC values as floats; the row path writes the text '%.2f' makes of each, the columnar path
+    rounds the float times 100 itself and formats only the values next to a half. Halves, values one unit in the
+    last place beside them, negative zero, tiny negatives and floats too large for that shortcut give the row
+    path's bytes."""
+    import sqlite3
+
+    location = _sqlite(tmp_path, "bedragen")
+    halves = [0.125, 0.005, 1.005, 2.675, -2.675, 1.115, 123456.785, 0.5, 1.5, 2.5, -0.5, 0.045]
+    beside = [math.nextafter(v, direction) for v in halves for direction in (-math.inf, math.inf)]
+    values = [*halves, *beside, -0.0, 0.0, -0.001, 0.001, 12, -3, None]
+    values += [i / 8 for i in range(-4000, 4000)] + [i / 1000 for i in range(-3000, 3000, 7)]
+    values += [5e13 + 0.125, -7e13 - 0.375, 10**15]  # a later batch, written as texts (the product passes 2**52)
+    with contextlib.closing(sqlite3.connect(location.name)) as raw, raw:
+        raw.execute("CREATE TABLE bedragen (id INTEGER PRIMARY KEY, bedrag NUMERIC(18, 2), klein NUMERIC(10, 4))")
+        raw.executemany(
+            "INSERT INTO bedragen (bedrag, klein) VALUES (?, ?)",
+            [(v, None if v is None or abs(v) >= 1e5 else v / 10) for v in values],
+        )
+    fast, row = tmp_path / "fast.bacpac", tmp_path / "row.bacpac"
+
+    assert native.export(location=location, target=fast, database_name="x").paths == {
+        "dbo.bedragen": native.COLUMNAR_PATH
+    }
+    native.export(location=location, target=row, database_name="x", columnar=False)
+
+    assert _bcp(fast) == _bcp(row)
 
 
 @pytest.mark.parametrize(("source_kind", "target_kind"), [("sqlite", "postgresql"), ("postgresql", "sqlite")])
