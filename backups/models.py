@@ -295,6 +295,16 @@ class Job(models.Model):
     def message_text(self) -> str:
         return render_stored(self.user_message, self.message_params)
 
+    @property
+    def subject(self) -> str:
+        """What the job is about, for its page: the new administration a restore or import makes, else the
+        administration (or, once that is gone, the back-up's record of its name)."""
+        if self.kind in (self.Kind.RESTORE, self.Kind.IMPORT_MDB) and self.params.get("name"):
+            return str(self.params["name"])
+        if self.administration is not None:
+            return self.administration.name
+        return self.backup.administration_name if self.backup is not None else ""
+
 
 class BackupSchedule(models.Model):
     """An automatic back-up of one administration, switched on by its main user or an administrator (opt-in: R1).

@@ -4,6 +4,7 @@ Opnieuw proberen with the same choices asking only for the password, and is in t
 from __future__ import annotations
 
 import pytest
+from bs4 import BeautifulSoup
 from django.urls import reverse
 
 from administrations.models import Administration, Location
@@ -52,8 +53,13 @@ def test_an_unreachable_server_is_said_so_and_the_restore_is_audited_as_failed(
     job = network_restore(cast, ready_backup, postgres_database_name, callbacks=django_capture_on_commit_callbacks)
     assert job.status == Job.Status.FAILED
     client.force_login(cast.owner)
-    page = main_text(client.get(reverse("backups:job", args=[job.pk])))
+    response = client.get(reverse("backups:job", args=[job.pk]))
+    page = main_text(response)
     assert "De databaseserver is niet bereikbaar" in page and "weigert" not in page
+    # The page says which administration the restore was making, under its heading and in the tab's title.
+    soup = BeautifulSoup(response.content, "html.parser")
+    assert soup.select_one("main .subject").get_text(strip=True) == job.params["name"]
+    assert soup.title.get_text(strip=True) == f"Back-up terugzetten · {job.params['name']} · Back-upportaal"
     assert "Opnieuw proberen" in page and "Terug naar de administraties" in page
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert AuditEvent.Action.RESTORE_FAILED in actions and AuditEvent.Action.BACKUP_RESTORED not in actions

@@ -81,6 +81,7 @@ def test_r10_a_local_back_up_shows_klaar_with_a_link_that_downloads_once(
     response = owner.post(reverse("backups:create", args=[local.pk]))
     job = Job.objects.get()
     assert response.url == reverse("backups:job", args=[job.pk])
+    assert text_of(owner.get(response.url), "main .subject") == "Lokaal"  # which administration, under the heading
     queued = owner.get(reverse("backups:job", args=[job.pk]) + "?auto=1", headers=HTMX)
     assert "In de wachtrij sinds" in main_text(queued) and element(queued, "section.job")["hx-trigger"] == "every 2s"
     from backups.tasks import run_job
