@@ -69,17 +69,26 @@ def administration_detail(request: PortalRequest, pk: int) -> HttpResponse:
     administration = get_administration_or_404(request, pk)
     manages = access_for(request).allows(administration, Action.RIGHTS_MANAGE)
     context = {
-        "administration": administration,
         "schedule": schedules_by_administration([administration.pk]).get(administration.pk),
         "manages": manages,
+        "resolves_aftercare": access_for(request).allows(administration, Action.AFTERCARE_RESOLVE),
+        **card_context(administration, with_log=manages),
+    }
+    return render(request, "administrations/administration_detail.html", context)
+
+
+def card_context(administration: Administration, *, with_log: bool) -> dict[str, object]:
+    """What the Rechten, Koppelingen and Logboek cards of an administration's page show; the aftercare actions
+    send the same cards along when they change them."""
+    context: dict[str, object] = {
+        "administration": administration,
         "rights": administration.rights.select_related("user", "firm"),
         "bank_connections": administration.bank_connections.all(),
         "api_connections": administration.api_connections.all(),
     }
-    if access_for(request).allows(administration, Action.AFTERCARE_RESOLVE):
-        context["resolves_aftercare"] = True
+    if with_log:
         context["events"] = AuditEvent.objects.filter(administration=administration)[:20]
-    return render(request, "administrations/administration_detail.html", context)
+    return context
 
 
 def get_managed_administration_or_404(request: PortalRequest, pk: int) -> Administration | HttpResponse:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from administrations.models import Administration
 from administrations.permissions import Action, access_for, refuse
-from administrations.views import get_administration_or_404
+from administrations.views import card_context, get_administration_or_404
 from aftercare import services
 from aftercare.forms import MailboxForm
 from aftercare.models import AftercareItem
@@ -91,29 +91,15 @@ def aftercare_action(request: PortalRequest, pk: int, action: str) -> HttpRespon
             audit.record(request, event, administration=administration, target=target)
     status = FORM_REFUSED if "error" in extra or "mailbox_error" in extra else 200
     if request.htmx:
-        # The key is shown once, in this answer only. On the administration's page the Rechten and Koppelingen
-        # cards change with the action: they come along as out-of-band swaps, so the page never contradicts itself.
+        # The key is shown once, in this answer only. On the administration's page the Rechten, Koppelingen and
+        # Logboek cards change with the action: they come along as out-of-band swaps, so the page never
+        # contradicts itself.
         html = render_to_string("aftercare/partials/_panel.html", panel_context(administration, **extra), request)
         if request.htmx.current_url_abs_path == reverse("administrations:detail", args=[administration.pk]):
-            html += render_to_string(
-                "administrations/partials/_rights_card.html",
-                {
-                    "administration": administration,
-                    "rights": administration.rights.select_related("user", "firm"),
-                    "oob": True,
-                },
-                request,
-            )
-            html += render_to_string(
-                "administrations/partials/_connections_card.html",
-                {
-                    "administration": Administration.objects.select_related("mailbox").get(pk=administration.pk),
-                    "bank_connections": administration.bank_connections.all(),
-                    "api_connections": administration.api_connections.all(),
-                    "oob": True,
-                },
-                request,
-            )
+            fresh = Administration.objects.select_related("mailbox").get(pk=administration.pk)
+            cards = {**card_context(fresh, with_log=True), "oob": True}
+            for card in ("_rights_card", "_connections_card", "_log_card"):
+                html += render_to_string(f"administrations/partials/{card}.html", cards, request)
         return HttpResponse(html, status=status)
     if extra:
         # A plain form post shows the key (or the refusal) on the page it renders.

@@ -1,5 +1,5 @@
 """The aftercare panel and the administration's page agree after every action (R20–R24): the Rechten and
-Koppelingen cards come along with the panel; a requested bank link is not active; headings follow the reader's
+Koppelingen and Logboek cards come along with the panel; a requested bank link is not active; headings follow the reader's
 language; deleting an administration that took over a bank link hands it back."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aftercare.models import AftercareItem
 from aftercare.services import bank_relink
 from backups.models import Job
 from backups.services import administration_delete_start
+from portal.models import AuditEvent
 from tests.helpers import element, main_text, text_of
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,11 @@ def test_giving_access_updates_the_rights_card_in_the_same_answer(client, cast, 
     card = element(answer, "#rights-card")
     assert card["hx-swap-oob"] == "true"
     assert "Geblokkeerd" not in text_of(answer, "#rights-card") and "Toegestaan" in text_of(answer, "#rights-card")
+    # The Logboek card below comes along too, with the access just given in it.
+    assert str(AuditEvent.Action.RIGHT_UNBLOCKED.label) not in text_of(page, "#log-card")
+    log = element(answer, "#log-card")
+    assert log["hx-swap-oob"] == "true"
+    assert str(AuditEvent.Action.RIGHT_UNBLOCKED.label) in text_of(answer, "#log-card tbody")
 
 
 def test_koppel_opnieuw_updates_the_connections_card(client, cast, restored) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from administrations import bookkeeping
 from administrations.models import ApiConnection, Bank, BankConnection, Location, Mailbox, Right
@@ -19,7 +20,8 @@ from tests.browser.conftest import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_r20_r24_work_off_every_to_do_after_a_restore(page: Any, live_server: Any, cast) -> None:
+def restored_with_everything(cast) -> Any:
+    """An administration restored from one with a firm right, an API connection, two banks and a mailbox."""
     source = administration_create(
         account=cast.account,
         name="Bron",
@@ -44,7 +46,11 @@ def test_r20_r24_work_off_every_to_do_after_a_restore(page: Any, live_server: An
         enqueue=False,
     )
     run_job(restore.pk)
-    restored = Job.objects.get(pk=restore.pk).result_administration
+    return Job.objects.get(pk=restore.pk).result_administration
+
+
+def test_r20_r24_work_off_every_to_do_after_a_restore(page: Any, live_server: Any, cast) -> None:
+    restored = restored_with_everything(cast)
 
     log_in(page, live_server, "owner")
     page.locator("a.badge", has_text="5 nazorgtaken").click()
@@ -75,3 +81,21 @@ def test_r20_r24_work_off_every_to_do_after_a_restore(page: Any, live_server: An
     ) == [restored.pk]
     page.goto(f"{live_server.url}/administraties/")
     assert page.locator("a.badge", has_text="nazorgta").count() == 0
+
+
+def test_on_the_administrations_page_the_cards_below_follow_the_panel(page: Any, live_server: Any, cast) -> None:
+    """Giving the firm access from the panel on the administration's own page changes the Rechten card and adds
+    the line to the Logboek below it, without a reload."""
+    restored = restored_with_everything(cast)
+    log_in(page, live_server, "owner")
+    page.goto(f"{live_server.url}/administraties/{restored.pk}/")
+    rights, log = page.locator("#rights-card"), page.locator("#log-card")
+    expect(rights).to_contain_text("Geblokkeerd")
+    expect(log).not_to_contain_text("Toegang gegeven")
+
+    page.locator("#aftercare-panel li.todo-item", has_text="Kantoor Test").get_by_role(
+        "button", name="Toegang geven"
+    ).click()
+
+    expect(rights).not_to_contain_text("Geblokkeerd")
+    expect(log).to_contain_text("Toegang gegeven")
