@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/rechten/<int:right_pk>/verwijderen/", views.right_remove_view, name="right_remove"),
     path("<int:pk>/rechten/<int:right_pk>/<slug:action>/", views.right_change, name="right_change"),
     path("kantoor/", views.firm_dashboard, name="firm_dashboard"),
+    path("kantoor/<int:pk>/rij/", views.firm_client_row, name="firm_client_row"),
     path("bestaande-toevoegen/", mdb_import_view, name="mdb_import"),
 ]

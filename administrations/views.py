@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from administrations.forms import RightForm
-from administrations.models import Administration, Right, account_of, firm_of
+from administrations.models import Account, Administration, Right, account_of, firm_of
 from administrations.permissions import Action, access_for, refuse
 from administrations.services import firm_revoke_backup_applies, right_remove
 from backups.models import Backup
@@ -186,16 +186,11 @@ def right_remove_view(request: PortalRequest, pk: int, right_pk: int) -> HttpRes
     )
 
 
-@login_required
-@require_GET
-def firm_dashboard(request: PortalRequest) -> HttpResponse:
-    """Kantoor: the firm's client administrations (unblocked rights), grouped by client, with the last back-up the
-    firm made of each. A constant number of queries whatever the number of clients."""
-    firm = firm_of(request.user)
-    if firm is None:
-        raise Http404
+def _client_administrations(firm: Account) -> QuerySet[Administration]:
+    """The firm's client administrations it may see (unblocked rights), with the last back-up the firm made of
+    each: one query whatever the number of clients."""
     latest = Backup.objects.filter(account=firm, administration=OuterRef("pk")).order_by("-created_at", "-pk")
-    administrations = (
+    return (
         Administration.objects.filter(rights__firm=firm, rights__access_blocked=False)
         .exclude(account=firm)
         .select_related("account")
@@ -205,6 +200,17 @@ def firm_dashboard(request: PortalRequest) -> HttpResponse:
         )
         .order_by("account__name", "name")
     )
+
+
+@login_required
+@require_GET
+def firm_dashboard(request: PortalRequest) -> HttpResponse:
+    """Kantoor: the firm's client administrations, grouped by client, with the last back-up the firm made of each.
+    A constant number of queries whatever the number of clients."""
+    firm = firm_of(request.user)
+    if firm is None:
+        raise Http404
+    administrations = _client_administrations(firm)
     # Clients that blocked the firm are named, so a missing client is explained rather than silently absent.
     blocked = (
         Administration.objects.filter(rights__firm=firm, rights__access_blocked=True)
@@ -218,3 +224,14 @@ def firm_dashboard(request: PortalRequest) -> HttpResponse:
         "administrations/firm_dashboard.html",
         {"firm": firm, "administrations": administrations, "blocked": blocked},
     )
+
+
+@login_required
+@require_GET
+def firm_client_row(request: PortalRequest, pk: int) -> HttpResponse:
+    """One row of Klanten, polled while the firm's back-up of it is being made (so the row turns to Klaar)."""
+    firm = firm_of(request.user)
+    if firm is None:
+        raise Http404
+    administration = get_object_or_404(_client_administrations(firm), pk=pk)
+    return render(request, "administrations/partials/_client_row.html", {"administration": administration})

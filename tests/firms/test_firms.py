@@ -13,7 +13,7 @@ from administrations import bookkeeping
 from administrations.models import Account, Administration, Location, Membership, Package, Right
 from administrations.services import Target, administration_create, firm_revoke_backup_applies
 from backups.models import Backup, Job
-from tests.helpers import main_text, text_of
+from tests.helpers import element, main_text, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,33 @@ def test_removing_a_users_right_never_backs_up(cast) -> None:
     right = Right.objects.get(administration=cast.administration, user=cast.external_user)
     age(right, 400)
     assert not firm_revoke_backup_applies(right)
+
+
+def test_a_client_row_with_a_back_up_in_progress_follows_it_until_klaar(client, cast, clients) -> None:
+    """After "Back-up maken" the firm lands on Klanten; the row of that client polls until the back-up is done,
+    so "Wordt gemaakt…" turns into "Klaar" without a reload."""
+    from backups.tasks import run_job
+
+    administration = clients["Bloemist"]
+    client.force_login(cast.firm_staff)
+    client.post(reverse("backups:create", args=[administration.pk]))  # queued: nothing runs it yet
+    row_id = f"#client-administration-{administration.pk}"
+    dashboard = client.get(reverse("administrations:firm_dashboard"))
+    row = element(dashboard, f"main {row_id}")
+    assert "Wordt gemaakt…" in text_of(dashboard, row_id)
+    assert row["hx-get"] == reverse("administrations:firm_client_row", args=[administration.pk])
+    assert row["hx-trigger"] == "every 2s"
+
+    run_job(Job.objects.get().pk)
+    polled = client.get(row["hx-get"], headers={"HX-Request": "true"})
+    assert polled.status_code == 200
+    assert "Klaar" in text_of(polled, row_id) and "hx-get" not in str(element(polled, row_id))
+
+
+@pytest.mark.parametrize("who", ["owner", "blocked", "none"])
+def test_a_client_row_is_only_for_the_firm_that_may_see_it(client, cast, clients, who) -> None:
+    """The row answers only a firm user, and only for a client whose right is not blocked."""
+    administration = {"owner": clients["Bloemist"], "blocked": clients["Garage"], "none": clients["Zonder recht"]}[who]
+    client.force_login(cast.owner if who == "owner" else cast.firm_staff)
+    response = client.get(reverse("administrations:firm_client_row", args=[administration.pk]))
+    assert response.status_code == 404
