@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth.models import Group
 
 from administrations import bookkeeping
@@ -99,3 +102,13 @@ def test_nobody_edits_the_audit_trail(second_line, cast) -> None:
     event = audit.record(None, "right_given", actor=cast.owner, target="x")
     assert second_line.get("/beheer/portal/auditevent/").status_code == 200
     assert second_line.post(f"/beheer/portal/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_the_admins_lists_write_dates_as_the_portal_does(first_line, cast, backup) -> None:
+    """01-12-2026 18:39 in Amsterdam time, not Django's '1 december 2026 18:39' beside the portal's style."""
+    moment = datetime(2026, 12, 1, 17, 39, tzinfo=UTC)
+    Backup.objects.filter(pk=backup.pk).update(created_at=moment)
+    rows = BeautifulSoup(first_line.get("/beheer/backups/backup/").content, "html.parser").select(
+        "#result_list tbody tr"
+    )
+    assert [row.select_one(".field-created_at").get_text(strip=True) for row in rows] == ["01-12-2026 18:39"]

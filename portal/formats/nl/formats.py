@@ -1,0 +1,8 @@
+"""The portal's one date style, also where Django formats dates itself (the admin's lists and fields): 01-12-2026
+18:39, as the portal's pages write them (``portal.templatetags.portal.nldate``). Everything not set here is
+Django's own for the language."""
+
+DATE_FORMAT = "d-m-Y"
+DATETIME_FORMAT = "d-m-Y H:i"
+SHORT_DATE_FORMAT = "d-m-Y"
+SHORT_DATETIME_FORMAT = "d-m-Y H:i"
