@@ -436,8 +436,7 @@ def _sqlite_decimals(column: Column, type_: sa.types.TypeEngine[Any], exact: Cal
             if from_floats is not None:
                 negative[:], lo[:] = from_floats
                 return checked_decimals(column, Decimals(negative, lo, hi, valid))
-        if fmt is not None and kinds <= {float, int, type(None)}:
-            # The row path's text ('%.2f' % value), made in C for the whole batch; its digits parsed by numpy.
+            # Else the row path's text ('%.2f' % value), made in C for the whole batch; its digits parsed by numpy.
             filled = values if type(None) not in kinds else [0 if v is None else v for v in values]
             texts = np.array(list(map(fmt.__mod__, filled)))
             if texts.dtype.itemsize // 4 <= 19:  # at most 18 digits, a sign and a point: fits int64
@@ -579,36 +578,20 @@ class PostgresLoader:
             self._adbc[1].set_autocommit(False)
         connection = self._adbc[1]
         count = done_bytes = 0
-        # The server copies one window while this thread decodes the next (ADBC's execute releases the GIL):
-        # at most one window in flight, and progress is reported from this thread (Django's connection is
+        # The server copies one group of windows while this thread decodes the next (ADBC's execute releases the
+        # GIL): at most one group in flight, and progress is reported from this thread (Django's connection is
         # per thread).
         pending: concurrent.futures.Future[int] | None = None
         with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bacpac-copy") as copier:
             statement = adbc.AdbcStatement(connection)
             try:
                 try:
-                    group: list[Any] = []
-                    group_rows = group_bytes = 0
-                    windows = decoder.batches(bacpac)
-                    while True:
-                        item = next(windows, None)
-                        if item is not None:
-                            values, consumed = item
-                            arrays = [to_arrow(c, v, k) for c, v, k in zip(columns, values, kinds, strict=True)]
-                            n = len(values[0].valid)
-                            group.append(na.c_array_from_buffers(struct, n, [None], children=arrays))
-                            group_rows += n
-                            group_bytes += consumed
-                            if group_bytes < COPY_GROUP_BYTES:
-                                continue
-                        if group:
-                            if pending is not None:
-                                count += pending.result()
-                                beat(done_bytes)
-                            pending = copier.submit(self._copy, statement, options, struct, group, group_rows)
-                            done_bytes, group, group_rows, group_bytes = group_bytes, [], 0, 0
-                        if item is None:
-                            break
+                    for group, rows, consumed in _copy_groups(decoder.batches(bacpac), columns, kinds, struct):
+                        if pending is not None:
+                            count += pending.result()
+                            beat(done_bytes)
+                        pending = copier.submit(self._copy, statement, options, struct, group, rows)
+                        done_bytes = consumed
                     if pending is not None:
                         count += pending.result()
                         beat(done_bytes)
@@ -624,6 +607,26 @@ class PostgresLoader:
                     connection.rollback()
                 raise
         return count
+
+
+def _copy_groups(
+    windows: Iterator[tuple[list[Values], int]], columns: list[Column], kinds: list[Any], struct: Any
+) -> Iterator[tuple[list[Any], int, int]]:
+    """The decoded windows as Arrow batches, gathered into groups of about ``COPY_GROUP_BYTES`` of BCP: each group
+    with its number of rows and the BCP bytes consumed in it."""
+    group: list[Any] = []
+    rows = consumed = 0
+    for values, window_bytes in windows:
+        arrays = [to_arrow(c, v, k) for c, v, k in zip(columns, values, kinds, strict=True)]
+        n = len(values[0].valid)
+        group.append(na.c_array_from_buffers(struct, n, [None], children=arrays))
+        rows += n
+        consumed += window_bytes
+        if consumed >= COPY_GROUP_BYTES:
+            yield group, rows, consumed
+            group, rows, consumed = [], 0, 0
+    if group:
+        yield group, rows, consumed
 
 
 def import_sqlite(

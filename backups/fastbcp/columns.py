@@ -372,6 +372,11 @@ def checked_decimals(column: Column, values: Decimals) -> Decimals:
     return values
 
 
+def as_bytes(data: np.ndarray) -> bytes:
+    """A uint8 array's bytes: the bytes object it is a view of when it spans all of it (no copy), else a copy."""
+    return data.base if isinstance(data.base, bytes) and len(data.base) == data.size else data.tobytes()
+
+
 def gather(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The byte ranges ``data[start:start+length]`` one after the other."""
     total = int(lengths.sum())
@@ -384,7 +389,7 @@ def gather(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndar
         if not len(s) or (np.all(s[1:] == e[:-1])):
             return data[int(s[0]) : int(s[0]) + total]
     # Slices of the bytes joined: half the time of indexing with one int64 index per byte (``ranges``).
-    raw = data.base if isinstance(data.base, bytes) and len(data.base) == data.size else data.tobytes()
+    raw = as_bytes(data)
     return np.frombuffer(
         b"".join([raw[a : a + b] for a, b in zip(starts.tolist(), lengths.tolist(), strict=True)]), np.uint8
     )

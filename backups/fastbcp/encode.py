@@ -27,6 +27,7 @@ from .columns import (
     Ints,
     Texts,
     Values,
+    as_bytes,
     code_points,
     ranges,
     utf8_to_utf16,
@@ -184,7 +185,7 @@ def _scatter(out: np.ndarray, at: np.ndarray, data: np.ndarray, starts: np.ndarr
     """``out[at[i]:at[i]+lengths[i]] = data[starts[i]:starts[i]+lengths[i]]`` for every i, by slices: a
     third of the time of one numpy assignment through an int64 index per byte."""
     target = memoryview(out)  # type: ignore[arg-type]
-    raw = data.base if isinstance(data.base, bytes) and len(data.base) == data.size else data.tobytes()
+    raw = as_bytes(data)
     for a, s, n in zip(at.tolist(), starts.tolist(), lengths.tolist(), strict=True):
         target[a : a + n] = raw[s : s + n]
 

@@ -12,9 +12,6 @@ from django.utils.translation import gettext as _
 
 register = template.Library()
 
-DATE_TIME_FORMAT = "d-m-Y H:i"
-DATE_FORMAT = "d-m-Y"
-
 
 @register.filter
 def nldate(value: Any, with_time: bool = True) -> str:
@@ -23,11 +20,11 @@ def nldate(value: Any, with_time: bool = True) -> str:
         return "–"
     if isinstance(value, datetime):
         local = timezone.localtime(value) if timezone.is_aware(value) else value
-        shown = formats.date_format(local, DATE_TIME_FORMAT if with_time else DATE_FORMAT)
+        shown = formats.date_format(local, "DATETIME_FORMAT" if with_time else "DATE_FORMAT")  # portal/formats/
         return format_html('<time class="nowrap" datetime="{}">{}</time>', local.isoformat(), shown)
     if isinstance(value, date):
         return format_html(
-            '<time class="nowrap" datetime="{}">{}</time>', value.isoformat(), formats.date_format(value, DATE_FORMAT)
+            '<time class="nowrap" datetime="{}">{}</time>', value.isoformat(), formats.date_format(value, "DATE_FORMAT")
         )
     return str(value)
 

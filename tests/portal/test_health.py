@@ -3,24 +3,19 @@ oldest queued job; the same queue figures on a read-only page for support in the
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import timedelta
 
 import pytest
-import redis
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django_q.conf import Conf
 
 from backups.models import Job
-from tests.conftest import require_service
 from tests.faults.conftest import free_port
 
 pytestmark = pytest.mark.django_db
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def queued_jobs(cast) -> list[Job]:
@@ -52,15 +47,7 @@ def test_all_parts_answer_and_the_queue_is_shown(client, cast) -> None:
     assert response["Cache-Control"].startswith("max-age=0")
 
 
-def test_the_real_redis_broker_answers(client, monkeypatch) -> None:
-    try:
-        redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-        available = True
-    except redis.RedisError:
-        available = False
-    require_service(available, f"Redis is not reachable at {REDIS_URL}")
-    monkeypatch.setattr(Conf, "ORM", None)
-    monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
+def test_the_real_redis_broker_answers(client, redis_broker) -> None:
     response = client.get("/gezondheid/")
     assert response.status_code == 200 and response.json()["checks"]["broker"]["ok"] is True
 

@@ -1,8 +1,5 @@
-"""The portal's one date style, also where Django formats dates itself (the admin's lists and fields): 01-12-2026
-18:39, as the portal's pages write them (``portal.templatetags.portal.nldate``). Everything not set here is
-Django's own for the language."""
+"""English readers get the same date style as Dutch ones, as on the portal's pages."""
 
-DATE_FORMAT = "d-m-Y"
-DATETIME_FORMAT = "d-m-Y H:i"
-SHORT_DATE_FORMAT = "d-m-Y"
-SHORT_DATETIME_FORMAT = "d-m-Y H:i"
+from portal.formats.nl.formats import DATE_FORMAT, DATETIME_FORMAT, SHORT_DATE_FORMAT, SHORT_DATETIME_FORMAT
+
+__all__ = ["DATETIME_FORMAT", "DATE_FORMAT", "SHORT_DATETIME_FORMAT", "SHORT_DATE_FORMAT"]
