@@ -1,7 +1,8 @@
 """The native engine's columnar path: whole batches of rows through numpy and Arrow instead of one value at a time.
 
 Export: PostgreSQL tables are read with ADBC as Arrow record batches (in the export's own snapshot, time zone UTC),
-SQLite tables with the sqlite3 cursor; ``backups.fastbcp`` encodes each batch into BCP bytes, which a writer
+SQLite tables with ADBC's SQLite driver (read-only; tables with boolean columns or decimals SQLAlchemy reads at
+another scale with the sqlite3 cursor); ``backups.fastbcp`` encodes each batch into BCP bytes, which a writer
 thread deflates into the ZIP. Import: ``backups.fastbcp`` decodes each window of BCP rows into columns, which go
 into PostgreSQL with ADBC's COPY binary and into SQLite with ``executemany``.
 
@@ -14,20 +15,25 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import itertools
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Context, Decimal
+from pathlib import Path
 from typing import Any
 
 import adbc_driver_manager as adbc
 import adbc_driver_postgresql
+import adbc_driver_sqlite
 import nanoarrow as na
 import numpy as np
 import sqlalchemy as sa
 
 # A stream over arrays already made: nanoarrow's own way (its public c_array_stream takes one array, not a list).
 from nanoarrow._array_stream import CArrayStream
+from nanoarrow._utils import NanoarrowException
 
 from administrations.databases import DatabaseLocation
 from backups.bacpac import BacpacReader, Column, Table
@@ -36,15 +42,21 @@ from backups.fastbcp.columns import (
     DAY_US,
     EPOCH_DAYS,
     MAX_DAYS,
+    Blobs,
     DateTimes,
     Decimals,
     Floats,
     Ints,
+    Texts,
     Values,
+    arrow_validity,
     blobs_of,
     checked_decimals,
+    fixed_values,
     from_arrow,
+    offsets_and_data,
     texts_of,
+    utf8_to_utf16,
 )
 from backups.fastbcp.deflate import write_table
 from backups.fastbcp.targets import to_arrow, to_python
@@ -122,20 +134,23 @@ class ExportReader:
     def __init__(self, conn: sa.Connection, location: DatabaseLocation) -> None:
         self.conn = conn
         self.dialect = conn.engine.dialect.name
-        self._adbc: Any = None
+        self._adbc: Any = None  # PostgreSQL: (database, connection) in the export's snapshot
+        self._sqlite: Any = None  # SQLite: (database, connection), read-only; False when it could not open
         self._open: list[Any] = []  # ADBC statements of streams not yet read to their end
         self.location = location
 
     def close(self) -> None:
-        if self._adbc is not None:
-            (database, connection), self._adbc = self._adbc, None
-            try:
-                while self._open:
-                    self._open.pop().close()
-                _execute(connection, "ROLLBACK")
-            finally:
-                connection.close()
-                database.close()
+        try:
+            while self._open:
+                self._open.pop().close()
+            if self._adbc is not None:
+                _execute(self._adbc[1], "ROLLBACK")
+        finally:
+            for attribute in ("_adbc", "_sqlite"):
+                if opened := getattr(self, attribute):
+                    setattr(self, attribute, None)
+                    opened[1].close()
+                    opened[0].close()
 
     def _adbc_connection(self) -> Any:
         if self._adbc is None:
@@ -153,13 +168,25 @@ class ExportReader:
             self._adbc = (database, connection)
         return self._adbc[1]
 
+    def _sqlite_connection(self) -> Any:
+        """ADBC's read-only connection on the SQLite file, or None when it cannot open it (the sqlite3 cursor of
+        the export's own connection then reads every table)."""
+        if self._sqlite is None:
+            try:
+                self._sqlite = sqlite_adbc_connect(self.location.name)
+            except adbc.Error:
+                self._sqlite = False
+        return self._sqlite[1] if self._sqlite else None
+
+    def _target(self, schema: str | None, name: str) -> str:
+        preparer = self.conn.engine.dialect.identifier_preparer
+        target = preparer.quote_identifier(name)
+        return f"{preparer.quote_identifier(schema)}.{target}" if schema else target
+
     def _query(self, table: Table, schema: str | None, name: str) -> str:
         preparer = self.conn.engine.dialect.identifier_preparer
         columns = ", ".join(preparer.quote_identifier(c.name) for c in table.columns)
-        target = preparer.quote_identifier(name)
-        if schema:
-            target = f"{preparer.quote_identifier(schema)}.{target}"
-        return f"SELECT {columns} FROM {target}"  # noqa: S608 - quoted identifiers
+        return f"SELECT {columns} FROM {self._target(schema, name)}"  # noqa: S608 - quoted identifiers
 
     def batches(
         self, table: Table, schema: str | None, name: str, types: list[sa.types.TypeEngine[Any]]
@@ -182,6 +209,17 @@ class ExportReader:
             convert = convert_arrow
 
             source: Iterator[Any] = iter(na.c_array_stream(handle))
+        elif (read := SqliteRead.plan(columns, types, self.conn.engine.dialect)) is not None and (
+            sqlite_connection := self._sqlite_connection()
+        ) is not None:
+            preparer = self.conn.engine.dialect.identifier_preparer
+            cursor = adbc.AdbcStatement(sqlite_connection)
+            cursor.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+            cursor.set_sql_query(read.query(self._target(schema, name), preparer.quote_identifier))
+            self._open.append(cursor)
+            handle, _ = cursor.execute_query()
+            convert = read.convert
+            source = _sqlite_stream(na.c_array_stream(handle), table)
         else:
             raw = self.conn.connection.driver_connection
             cursor = raw.cursor()  # type: ignore[union-attr]
@@ -392,16 +430,11 @@ def _python_stamps(values: list[Any], valid: np.ndarray) -> DateTimes:
     return DateTimes(days, ticks, valid)
 
 
-def _scaled_floats(values: list[Any], kinds: set[type], scale: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _scaled_floats(floats: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Sign and digits of ``'%.{scale}f' % value`` for a batch of floats, without making the texts: the float
     times 10**scale rounded to the nearest integer, where the product's own rounding cannot change the outcome;
     the few values within a few units in the last place of a half are formatted as the row path does. None when
     a value is not finite or too large for exact integers in a float (the caller then makes the texts)."""
-    filled = values if type(None) not in kinds else [0.0 if v is None else v for v in values]
-    try:
-        floats = np.array(filled, dtype=np.float64)
-    except OverflowError:
-        return None
     product = floats * 10.0**scale
     if not np.isfinite(product).all() or (np.abs(product) >= 2.0**52).any():
         return None
@@ -410,7 +443,7 @@ def _scaled_floats(values: list[Any], kinds: set[type], scale: int) -> tuple[np.
     unsure = np.flatnonzero(np.abs(np.abs(product - np.trunc(product)) - 0.5) <= 4 * np.spacing(np.abs(product)))
     fmt = f"%.{scale}f"
     for i in unsure.tolist():
-        rounded[i] = float(int((fmt % filled[i]).replace(".", "")))
+        rounded[i] = float(int((fmt % float(floats[i])).replace(".", "")))
     return np.signbit(floats), np.abs(rounded).astype(np.uint64)
 
 
@@ -431,8 +464,13 @@ def _sqlite_decimals(column: Column, type_: sa.types.TypeEngine[Any], exact: Cal
         signs: list[bool] = []
         kinds = _types(values)
         if fmt is not None and kinds <= {float, int, type(None)}:
-            # (NUMERIC affinity keeps a whole amount as an integer: '%.2f' makes a float of it too.)
-            from_floats = _scaled_floats(values, kinds, scale)
+            # (NUMERIC affinity keeps a whole amount as an integer: '%.2f' formats float(integer), the same float
+            # as numpy makes of it.)
+            filled = values if type(None) not in kinds else [0.0 if v is None else v for v in values]
+            try:
+                from_floats = _scaled_floats(np.array(filled, dtype=np.float64), scale)
+            except OverflowError:
+                from_floats = None
             if from_floats is not None:
                 negative[:], lo[:] = from_floats
                 return checked_decimals(column, Decimals(negative, lo, hi, valid))
@@ -477,6 +515,194 @@ def _sqlite_decimals(column: Column, type_: sa.types.TypeEngine[Any], exact: Cal
         return checked_decimals(column, Decimals(negative, lo, hi, valid))
 
     return decimals
+
+
+# -- SQLite tables read with ADBC: whole columns from SQLite's C API, no Python object per value
+
+# What each column is read as, by its type in the bacpac (boolean columns stay on the sqlite3 path: SQLAlchemy makes
+# True of any value that is not zero, also of text).
+_SQLITE_KINDS = {
+    **dict.fromkeys(("tinyint", "smallint", "int", "bigint"), "int"),
+    **dict.fromkeys(("real", "float", "decimal", "numeric"), "real"),
+    **dict.fromkeys(("date", "datetime2", "datetimeoffset", "nvarchar", "nchar"), "text"),
+    "varbinary": "blob",
+}
+_ARROW = {"int": "l", "real": "g", "text": "u", "blob": "z"}
+_EMPTY = {"real": "0.0", "text": "''", "blob": "x''"}
+# Storage classes a column of each kind may not hold (the sqlite3 path fails on them): for reals, text would
+# otherwise be cast to 0.0; for text and blobs, ADBC reads the one as the other.
+_FOREIGN = {"real": ("text", "blob"), "text": ("blob",), "blob": ("text",)}
+_FLAG_BITS = 62
+
+
+class SqliteRead:
+    """How one table is read through ADBC's SQLite driver, or why it is not (``plan`` returns None).
+
+    ADBC gives each column the Arrow type of its values in the first batch and stops at a value of another kind.
+    SQLite lets a NUMERIC column hold integers and reals side by side, and a nullable column may start with NULLs
+    (which ADBC types as integers). So reals are selected ``CAST … AS REAL``, a nullable non-integer column with
+    NULL as an empty value, and one flags column says per row which of those values were NULL and which were of
+    a kind the column may not hold (an integer column needs neither: ADBC stops at anything else). The values then
+    become the same column forms as the sqlite3 path makes of the same rows; where a batch holds something only
+    that path converts (a date not written as SQLAlchemy writes it, a decimal too large for a float's exact
+    integers), the batch's values go through that path's converter."""
+
+    def __init__(self, columns: list[Column], kinds: list[str], fallbacks: list[Callable[[list[Any]], Values]]) -> None:
+        self.columns, self.kinds, self.fallbacks = columns, kinds, fallbacks
+        self.null_bits: dict[int, int] = {}
+        self.foreign_bits: dict[int, int] = {}
+        bit = 0
+        for i, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
+            if kind != "int" and column.nullable:
+                self.null_bits[i], bit = bit, bit + 1
+            if kind in _FOREIGN:
+                self.foreign_bits[i], bit = bit, bit + 1
+
+    @classmethod
+    def plan(
+        cls, columns: list[Column], types: list[sa.types.TypeEngine[Any]], dialect: sa.Dialect
+    ) -> SqliteRead | None:
+        kinds: list[str] = []
+        for column, type_ in zip(columns, types, strict=True):
+            kind = _SQLITE_KINDS.get(column.sql_type)
+            processor = type_.dialect_impl(dialect).result_processor(dialect, None)
+            if kind is None or (column.sql_type in ("real", "float") and processor is not None):
+                return None
+            if column.sql_type in ("decimal", "numeric") and getattr(type_, "scale", None) != column.scale:
+                return None  # the sqlite3 path makes these exact with Decimal, value by value
+            kinds.append(kind)
+        if 2 * len(columns) > _FLAG_BITS:
+            return None
+        fallbacks = [_sqlite_converter(c, t, dialect) for c, t in zip(columns, types, strict=True)]
+        return cls(columns, kinds, fallbacks)
+
+    def query(self, target: str, quote: Callable[[str], str]) -> str:
+        selected, flags = [], []
+        for i, (column, kind) in enumerate(zip(self.columns, self.kinds, strict=True)):
+            name = quote(column.name)
+            value = f"CAST({name} AS REAL)" if kind == "real" else name
+            if i in self.null_bits:
+                value = f"COALESCE({value}, {_EMPTY[kind]})"
+                flags.append(f"(({name} IS NULL) << {self.null_bits[i]})")
+            if i in self.foreign_bits:
+                foreign = ", ".join(f"'{c}'" for c in _FOREIGN[kind])
+                flags.append(f"((typeof({name}) IN ({foreign})) << {self.foreign_bits[i]})")
+            selected.append(value)
+        return f"SELECT {', '.join([*selected, ' | '.join(flags) or '0'])} FROM {target}"  # noqa: S608 - quoted
+
+    def convert(self, batch: Any) -> list[Values]:
+        n = batch.length
+        flags = fixed_values(batch.child(len(self.columns)), "<i8") if n else np.zeros(0, dtype=np.int64)
+        out: list[Values] = []
+        for i, (column, kind) in enumerate(zip(self.columns, self.kinds, strict=True)):
+            if i in self.foreign_bits and ((flags >> self.foreign_bits[i]) & 1).any():
+                raise ValueError(f"column {column.name}: a value that SQLite holds as {' or '.join(_FOREIGN[kind])}")
+            array = batch.child(i)
+            nulls = self.null_bits.get(i)
+            valid = arrow_validity(array) if nulls is None else ((flags >> nulls) & 1) == 0
+            out.append(self._values(i, column, kind, array, valid))
+        return out
+
+    def _values(self, i: int, column: Column, kind: str, array: Any, valid: np.ndarray) -> Values:
+        arrow = str(array.schema.format)
+        if not valid.any():  # also an empty batch, or a column of NULLs only (ADBC may type it as anything)
+            return self.fallbacks[i]([None] * len(valid))
+        if arrow != _ARROW[kind]:
+            raise ValueError(f"column {column.name}: SQLite gave Arrow {arrow} for {column.sql_type}")
+        t = column.sql_type
+        if kind == "int":
+            return Ints(np.where(valid, fixed_values(array, "<i8"), 0).astype(np.int64), valid)
+        if kind == "real":
+            floats = np.where(valid, fixed_values(array, "<f8"), 0.0)
+            if t in ("real", "float"):
+                return Floats(floats, valid)
+            scaled = _scaled_floats(floats, column.scale)
+            if scaled is None:
+                return self.fallbacks[i](_python_values(floats.tolist(), valid))
+            return checked_decimals(column, Decimals(*scaled, np.zeros(len(valid), dtype=np.uint64), valid))
+        offsets, data = offsets_and_data(array, large=False)
+        if kind != "blob":
+            data = data[int(offsets[0]) : int(offsets[-1])]  # the bytes of this batch's values, one after the other
+            offsets = offsets - offsets[0]
+        if kind == "blob":
+            return Blobs(data, offsets[:-1], np.where(valid, np.diff(offsets), 0), valid)
+        if data.size and int(data.max()) >= 0x80:
+            try:
+                data.tobytes().decode("utf-8")  # SQLite does not check its text; the sqlite3 path fails on this
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"column {column.name}: text that is not valid UTF-8 ({exc})") from exc
+        if t in ("nvarchar", "nchar"):
+            utf16, starts, lengths = utf8_to_utf16(data, offsets)
+            return Texts(utf16, starts, np.where(valid, lengths, 0), valid)
+        stamps = _canonical_stamps(column, data, np.where(valid, np.diff(offsets), 0), valid)
+        if stamps is None:
+            raw = data.tobytes()
+            strings = [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
+            return self.fallbacks[i](_python_values(strings, valid))
+        return stamps
+
+
+def _sqlite_stream(stream: Any, table: Table) -> Iterator[Any]:
+    """ADBC's batches; a value of another kind than the column's first ones stops the stream, and fails the
+    export as it fails on the sqlite3 path."""
+    batches = iter(stream)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except NanoarrowException as exc:
+            # "[SQLite] Type mismatch in column 7: expected INT64 but got DOUBLE": say which column that is.
+            found = re.search(r"column (\d+)", str(exc))
+            at = int(found.group(1)) if found else -1
+            name = table.stored_columns[at].name if 0 <= at < len(table.stored_columns) else "?"
+            raise ValueError(f"table {table.full_name}, column {name}: a value of another kind ({exc})") from exc
+        yield batch
+
+
+def _python_values(values: list[Any], valid: np.ndarray) -> list[Any]:
+    if not valid.all():
+        for i in np.flatnonzero(~valid).tolist():
+            values[i] = None
+    return values
+
+
+def _canonical_stamps(column: Column, data: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> DateTimes | None:
+    """Dates 'YYYY-MM-DD' or times stamps 'YYYY-MM-DD HH:MM:SS.ffffff' (as SQLAlchemy writes them) parsed by numpy;
+    None when a value is written otherwise."""
+    t = column.sql_type
+    width = 10 if t == "date" else 26
+    if not (lengths[valid] == width).all() or data.size != width * int(valid.sum()):
+        return None
+    matrix = data.reshape(-1, width)
+    punctuation = {4: 45, 7: 45} if width == 10 else {4: 45, 7: 45, 10: 32, 13: 58, 16: 58, 19: 46}
+    digits = [i for i in range(width) if i not in punctuation]
+    if not ((matrix[:, digits] >= 48) & (matrix[:, digits] <= 57)).all():
+        return None
+    if not all((matrix[:, i] == c).all() for i, c in punctuation.items()):
+        return None
+    parsed = matrix.view(f"S{width}").ravel().astype("datetime64[D]" if t == "date" else "datetime64[us]")
+    n = len(valid)
+    days, ticks = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    if t == "date":
+        days[valid] = parsed.astype(np.int64) + EPOCH_DAYS
+    else:
+        d, rest = np.divmod(parsed.astype(np.int64), DAY_US)
+        days[valid], ticks[valid] = d + EPOCH_DAYS, rest * 10
+    if ((days < 0) | (days > MAX_DAYS)).any():
+        raise ValueError(f"column {column.name}: a date outside the years 1 to 9999")
+    return DateTimes(days, ticks, valid)
+
+
+def sqlite_adbc_connect(path: str) -> tuple[Any, Any]:
+    """An ADBC database and connection on the SQLite file at ``path``, read-only."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    database = adbc.AdbcDatabase(driver=adbc_driver_sqlite._driver_path(), uri=uri)
+    try:
+        return database, adbc.AdbcConnection(database)
+    except BaseException:
+        database.close()
+        raise
 
 
 # ------------------------------------------------------------------------------------------------ import

@@ -124,7 +124,7 @@ def _bits(buffer: Any, offset: int, n: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")[offset : offset + n].astype(bool)
 
 
-def _valid(array: Any) -> np.ndarray:
+def arrow_validity(array: Any) -> np.ndarray:
     """Arrow's validity bitmap of a nanoarrow array as booleans."""
     view = array.view()
     if view.null_count == 0 or view.buffer(0) is None or len(view.buffer(0)) == 0:
@@ -132,12 +132,13 @@ def _valid(array: Any) -> np.ndarray:
     return _bits(view.buffer(0), view.offset, view.length)
 
 
-def _fixed(array: Any, dtype: str) -> np.ndarray:
+def fixed_values(array: Any, dtype: str) -> np.ndarray:
+    """The values buffer of a fixed-width nanoarrow array as numpy (no copy)."""
     view = array.view()
     return np.frombuffer(view.buffer(1), dtype=dtype)[view.offset : view.offset + view.length]
 
 
-def _offsets_data(array: Any, large: bool) -> tuple[np.ndarray, np.ndarray]:
+def offsets_and_data(array: Any, large: bool) -> tuple[np.ndarray, np.ndarray]:
     view = array.view()
     if view.length == 0:
         return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
@@ -222,7 +223,7 @@ def _extension(array: Any) -> str:
 
 def from_arrow(column: Column, array: Any) -> Values:
     """The form of ``column``'s values from a nanoarrow array (as ADBC delivers PostgreSQL columns)."""
-    valid = _valid(array)
+    valid = arrow_validity(array)
     t = column.sql_type
     kind = _format(array)
     extension = _extension(array)
@@ -233,31 +234,31 @@ def from_arrow(column: Column, array: Any) -> Values:
             return Ints(_bits(view.buffer(1), view.offset, n).astype(np.int64) & valid, valid)
         if kind not in _INT_FORMATS:
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} for {t}")
-        return Ints(np.where(valid, _fixed(array, _INT_FORMATS[kind]), 0).astype(np.int64), valid)
+        return Ints(np.where(valid, fixed_values(array, _INT_FORMATS[kind]), 0).astype(np.int64), valid)
     if t in ("real", "float"):
         if kind not in ("f", "g"):
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} for {t}")
-        return Floats(np.where(valid, _fixed(array, "<f4" if kind == "f" else "<f8"), 0), valid)
+        return Floats(np.where(valid, fixed_values(array, "<f4" if kind == "f" else "<f8"), 0), valid)
     if t in ("decimal", "numeric"):
         if kind not in ("u", "U") or extension not in ("", "arrow.opaque"):
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} for decimal")
-        offsets, data = _offsets_data(array, kind == "U")
+        offsets, data = offsets_and_data(array, kind == "U")
         return checked_decimals(column, parse_decimals(column, data, offsets, valid))
     if t == "date":
         if kind != "tdD":
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} for date")
-        days = np.where(valid, _fixed(array, "<i4"), 0).astype(np.int64) + EPOCH_DAYS
+        days = np.where(valid, fixed_values(array, "<i4"), 0).astype(np.int64) + EPOCH_DAYS
         return _checked_days(column, DateTimes(days, np.zeros(n, dtype=np.int64), valid))
     if t in ("datetime2", "datetimeoffset"):
         if kind != ("tsu:UTC" if t == "datetimeoffset" else "tsu:"):
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} for {t}")
-        micro = np.where(valid, _fixed(array, "<i8"), 0)
+        micro = np.where(valid, fixed_values(array, "<i8"), 0)
         days, rest = np.divmod(micro, DAY_US)
         return _checked_days(column, DateTimes(days + EPOCH_DAYS, rest * 10, valid))
     if t == "time":
         if kind != "ttu":
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} for time")
-        micro = np.where(valid, _fixed(array, "<i8"), 0)
+        micro = np.where(valid, fixed_values(array, "<i8"), 0)
         if ((micro >= DAY_US) | (micro < 0)).any():
             raise ValueError(f"column {column.name}: a time of 24:00 or later does not fit time(7)")
         return DateTimes(np.zeros(n, dtype=np.int64), micro * 10, valid)
@@ -271,13 +272,13 @@ def from_arrow(column: Column, array: Any) -> Values:
     if t in TEXT_TYPES:
         if kind not in ("u", "U") or extension:
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} {extension} for {t}")
-        offsets, data = _offsets_data(array, kind == "U")
+        offsets, data = offsets_and_data(array, kind == "U")
         utf16, starts, lengths = utf8_to_utf16(data, offsets)
         return Texts(utf16, starts, np.where(valid, lengths, 0), valid)
     if t == "varbinary":
         if kind not in ("z", "Z") or extension:
             raise UnsupportedColumn(f"{column.name}: Arrow {kind} {extension} for varbinary")
-        offsets, data = _offsets_data(array, kind == "Z")
+        offsets, data = offsets_and_data(array, kind == "Z")
         return Blobs(data, offsets[:-1], np.where(valid, np.diff(offsets), 0), valid)
     raise UnsupportedColumn(f"{column.name}: type {t}")
 

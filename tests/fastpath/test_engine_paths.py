@@ -538,3 +538,70 @@ def test_a_damaged_deflate_stream_is_refused_alike_on_both_import_paths(tmp_path
 
     with pytest.raises(CorruptData):
         native.import_(source=damaged, location=target, columnar=columnar)
+
+
+def _sqlite_table(location: DatabaseLocation, ddl: str, rows: list[tuple[Any, ...]]) -> None:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(location.name)) as raw, raw:
+        raw.execute(ddl)
+        marks = ", ".join("?" for _ in rows[0])
+        raw.executemany(f"INSERT INTO t VALUES ({marks})", rows)  # noqa: S608 - a test's own table
+
+
+_MIXED = (
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, tekst VARCHAR(20), bedrag NUMERIC(10, 2), getal REAL, dag DATE,"
+    " moment DATETIME, inhoud BLOB, aantal INTEGER, leeg VARCHAR(5))"
+)
+
+
+def test_sqlite_columns_that_start_with_nulls_or_change_kind_export_as_the_row_path(tmp_path) -> None:
+    """ADBC types a column by its first batch: nullable columns that start with thousands of NULLs, a NUMERIC
+    column with integers first and reals later, dates written another way in a later batch, text beyond ASCII
+    and a column of NULLs only still give the row path's bytes."""
+    location = _sqlite(tmp_path, "gemengd")
+    rows: list[tuple[Any, ...]] = [(i, None, i, None, None, None, None, None, None) for i in range(1, 3001)]
+    rows += [
+        (i, f"régel {i} 😀", i + 0.25, i / 3, "2024-02-29", "2024-03-01 12:34:56.123456", bytes([i % 256]) * 3, i, None)
+        for i in range(3001, 6001)
+    ]
+    rows += [(6001, "", 7, -0.0, "2024-03-01", "2024-03-01 12:34:56", b"", -(2**31), None)]  # SQLAlchemy's short form
+    _sqlite_table(location, _MIXED, rows)
+    fast, row = tmp_path / "fast.bacpac", tmp_path / "row.bacpac"
+
+    assert native.export(location=location, target=fast, database_name="x").paths == {"dbo.t": native.COLUMNAR_PATH}
+    native.export(location=location, target=row, database_name="x", columnar=False)
+
+    assert _bcp(fast) == _bcp(row)
+    with open_bacpac(fast) as bacpac:
+        restored = list(bacpac.rows("dbo.t"))
+    assert len(restored) == 6001 and restored[0][1:] == (None, Decimal("1.00"), None, None, None, None, None, None)
+    assert restored[-1][2] == Decimal("7.00") and restored[-1][5] == datetime(2024, 3, 1, 12, 34, 56)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("bedrag", "twaalf"),  # text in a NUMERIC column: a cast would make 0.00 of it
+        ("getal", b"\x01"),
+        ("tekst", b"\xff\xfe"),  # a blob in a text column: ADBC would read its bytes as text
+        ("inhoud", "tekst"),
+        ("aantal", "veel"),
+        ("aantal", 2.5),
+    ],
+)
+def test_a_value_sqlite_holds_as_another_kind_fails_the_export_as_on_the_row_path(tmp_path, column, value) -> None:
+    """Hostile data after thousands of good rows: the columnar export fails as the row path does, it never writes
+    something else than the value."""
+    location = _sqlite(tmp_path, "vijandig")
+    good = (None, "a", 1.5, 2.5, "2024-01-01", "2024-01-01 00:00:00.000000", b"x", 1, None)
+    names = ["tekst", "bedrag", "getal", "dag", "moment", "inhoud", "aantal", "leeg"]
+    bad = list(good[1:])
+    bad[names.index(column)] = value
+    _sqlite_table(location, _MIXED, [(i, *good[1:]) for i in range(1, 4001)] + [(4001, *bad)])
+
+    for columnar in (True, False):
+        with pytest.raises(ValueError, match=column if columnar else "row"):
+            native.export(
+                location=location, target=tmp_path / f"{columnar}.bacpac", database_name="x", columnar=columnar
+            )
