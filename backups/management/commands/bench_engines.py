@@ -158,8 +158,18 @@ class Command(BaseCommand):
                     f"{ours.peak_mb:>8.0f}{reference.peak_mb:>8.0f}{ours.peak_mb / reference.peak_mb:>7.2f}"
                 )
 
-    def _repeated(self, run: Callable[[], Measurement]) -> Measurement:
-        return median([run() for _ in range(self.repeat)])
+    def _alternated(
+        self, ours: dict[str, Callable[[], Measurement]], reference: Callable[[], Measurement]
+    ) -> tuple[dict[str, Measurement], Measurement]:
+        """Our steps and the reference's, taken in turn ``repeat`` times (a machine that slows down or speeds up
+        during the run then weighs on both alike), each as its median run."""
+        runs: dict[str, list[Measurement]] = {name: [] for name in ours}
+        references: list[Measurement] = []
+        for _ in range(self.repeat):
+            for name, run in ours.items():
+                runs[name].append(run())
+            references.append(reference())
+        return {name: median(r) for name, r in runs.items()}, median(references)
 
     def _print_profiles(self) -> None:
         for name, path in self.profiles:
@@ -209,12 +219,11 @@ class Command(BaseCommand):
                     return measure(["pg_restore", "-d", target.name, str(ref_file)], env=pg_env)
                 return self._ours("import", target, work / f"pg-{path}.bacpac", path)
 
-            exports = {path: self._repeated(functools.partial(export, path)) for path in self.paths}
-            pg_dump = self._repeated(dump)
-            imports = {
-                path: self._repeated(functools.partial(restore, target, path)) for path, target in targets.items()
-            }
-            pg_restore = self._repeated(functools.partial(restore, ref_target, None))
+            exports, pg_dump = self._alternated({p: functools.partial(export, p) for p in self.paths}, dump)
+            imports, pg_restore = self._alternated(
+                {p: functools.partial(restore, t, p) for p, t in targets.items()},
+                functools.partial(restore, ref_target, None),
+            )
             sizes = ", ".join(f"{p} {(work / f'pg-{p}.bacpac').stat().st_size / 1e6:.1f} MB" for p in self.paths)
             self.stdout.write(f"  bestanden: .bacpac {sizes}; pg_dump {ref_file.stat().st_size / 1e6:.1f} MB")
             return [(f"PostgreSQL export vs pg_dump -Fc [{p}]", m, pg_dump) for p, m in exports.items()] + [
@@ -244,10 +253,11 @@ class Command(BaseCommand):
             database_create(target)
             return self._ours("import", target, work / f"sqlite-{path}.bacpac", path)
 
-        exports = {path: self._repeated(functools.partial(export, path)) for path in self.paths}
-        backup_run = self._repeated(backup)
-        imports = {path: self._repeated(functools.partial(restore, path)) for path in self.paths}
-        gunzip = self._repeated(lambda: measure(shell(f"gunzip -c '{ref_file}.gz' > '{work / 'ref.sqlite3'}'")))
+        exports, backup_run = self._alternated({p: functools.partial(export, p) for p in self.paths}, backup)
+        imports, gunzip = self._alternated(
+            {p: functools.partial(restore, p) for p in self.paths},
+            lambda: measure(shell(f"gunzip -c '{ref_file}.gz' > '{work / 'ref.sqlite3'}'")),
+        )
         return [(f"SQLite export vs .backup + gzip [{p}]", m, backup_run) for p, m in exports.items()] + [
             (f"SQLite import vs gunzip [{p}]", m, gunzip) for p, m in imports.items()
         ]
@@ -267,7 +277,8 @@ class Command(BaseCommand):
         profile: list[str] = []
         if self.profile:
             out = file.with_name(f"{file.stem}-{step}.pstats")
-            self.profiles.append((f"{location.engine} {step} [{path}]", out))
+            if (entry := (f"{location.engine} {step} [{path}]", out)) not in self.profiles:
+                self.profiles.append(entry)  # (a repeated step's profile is its last run's)
             profile = ["--profile-out", str(out)]
         spec = f"{location.engine}|{location.name}|{location.host}|{location.port or ''}|{location.user}"
         manage = Path(__file__).resolve().parents[3] / "manage.py"
