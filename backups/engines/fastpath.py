@@ -178,6 +178,28 @@ class ExportReader:
                 self._sqlite = False
         return self._sqlite[1] if self._sqlite else None
 
+    def _sqlite_query(self, read: SqliteRead, table: Table, schema: str | None, name: str) -> tuple[Any, Any] | None:
+        """ADBC's statement and stream of the table's rows, or None when the driver cannot open or read the file
+        (a database in WAL mode in a folder it may not write, say): before anything is read, so the sqlite3
+        cursor of the export's own connection then reads this table and the next."""
+        connection = self._sqlite_connection()
+        if connection is None:
+            return None
+        preparer = self.conn.engine.dialect.identifier_preparer
+        cursor = adbc.AdbcStatement(connection)
+        try:
+            cursor.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+            cursor.set_sql_query(read.query(self._target(schema, name), preparer.quote_identifier))
+            handle, _ = cursor.execute_query()
+        except adbc.Error:
+            cursor.close()
+            self._sqlite, opened = False, self._sqlite
+            opened[1].close()
+            opened[0].close()
+            return None
+        self._open.append(cursor)
+        return cursor, handle
+
     def _target(self, schema: str | None, name: str) -> str:
         preparer = self.conn.engine.dialect.identifier_preparer
         target = preparer.quote_identifier(name)
@@ -210,14 +232,9 @@ class ExportReader:
 
             source: Iterator[Any] = iter(na.c_array_stream(handle))
         elif (read := SqliteRead.plan(columns, types, self.conn.engine.dialect)) is not None and (
-            sqlite_connection := self._sqlite_connection()
+            opened := self._sqlite_query(read, table, schema, name)
         ) is not None:
-            preparer = self.conn.engine.dialect.identifier_preparer
-            cursor = adbc.AdbcStatement(sqlite_connection)
-            cursor.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
-            cursor.set_sql_query(read.query(self._target(schema, name), preparer.quote_identifier))
-            self._open.append(cursor)
-            handle, _ = cursor.execute_query()
+            cursor, handle = opened
             convert = read.convert
             source = _sqlite_stream(na.c_array_stream(handle), table)
         else:

@@ -605,3 +605,25 @@ def test_a_value_sqlite_holds_as_another_kind_fails_the_export_as_on_the_row_pat
             native.export(
                 location=location, target=tmp_path / f"{columnar}.bacpac", database_name="x", columnar=columnar
             )
+
+
+@pytest.mark.parametrize("failing", ["open", "query"])
+def test_a_sqlite_file_adbc_cannot_read_is_exported_by_the_sqlite3_cursor(tmp_path, monkeypatch, failing) -> None:
+    """When ADBC's driver cannot open the file or run the query (before any row is read), the export's own
+    connection reads the tables: the same bytes, still on the columnar path."""
+    from backups.engines import fastpath
+
+    location = bookkeeping_database(_sqlite(tmp_path, "bron"), lines=500)
+    row = tmp_path / "row.bacpac"
+    native.export(location=location, target=row, database_name="x", columnar=False)
+
+    real_connect = fastpath.sqlite_adbc_connect
+    if failing == "open":  # the driver's own refusal: read-only, of a file that is not there
+        monkeypatch.setattr(fastpath, "sqlite_adbc_connect", lambda path: real_connect(str(tmp_path / "weg.sqlite3")))
+    else:
+        monkeypatch.setattr(fastpath.SqliteRead, "query", lambda self, target, quote: "SELECT * FROM ontbreekt")
+    fast = tmp_path / "fast.bacpac"
+    result = native.export(location=location, target=fast, database_name="x")
+
+    assert set(result.paths.values()) == {native.COLUMNAR_PATH}
+    assert _bcp(fast) == _bcp(row)
