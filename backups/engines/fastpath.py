@@ -149,23 +149,21 @@ class ExportReader:
             for attribute in ("_adbc", "_sqlite"):
                 if opened := getattr(self, attribute):
                     setattr(self, attribute, None)
-                    opened[1].close()
-                    opened[0].close()
+                    _adbc_close(opened)
 
     def _adbc_connection(self) -> Any:
         if self._adbc is None:
             # The row path's snapshot, so that both paths see the same data.
             snapshot = self.conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            database, connection = adbc_connect(self.location)
+            opened = adbc_connect(self.location)
             try:
-                _execute(connection, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                _execute(connection, f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                _execute(connection, "SET TIME ZONE 'UTC'")
+                _execute(opened[1], "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                _execute(opened[1], f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                _execute(opened[1], "SET TIME ZONE 'UTC'")
             except BaseException:
-                connection.close()
-                database.close()
+                _adbc_close(opened)
                 raise
-            self._adbc = (database, connection)
+            self._adbc = opened
         return self._adbc[1]
 
     def _sqlite_connection(self) -> Any:
@@ -194,8 +192,7 @@ class ExportReader:
         except adbc.Error:
             cursor.close()
             self._sqlite, opened = False, self._sqlite
-            opened[1].close()
-            opened[0].close()
+            _adbc_close(opened)
             return None
         self._open.append(cursor)
         return cursor, handle
@@ -371,24 +368,13 @@ def _sqlite_converter(column: Column, type_: sa.types.TypeEngine[Any], dialect: 
         return _sqlite_decimals(column, type_, exact)
     if t in ("date", "datetime2", "datetimeoffset"):
         width = 10 if t == "date" else 26
-        unit = "datetime64[D]" if t == "date" else "datetime64[us]"
 
         def stamps(values: list[Any]) -> Values:
             valid = _mask(values)
             present = [v for v in values if v is not None]
-            if _canonical(present, width):
-                parsed = np.array(present, dtype=unit).astype(np.int64)
-                if t == "date":
-                    days, ticks = parsed + EPOCH_DAYS, np.zeros(len(parsed), dtype=np.int64)
-                else:
-                    d, rest = np.divmod(parsed, DAY_US)
-                    days, ticks = d + EPOCH_DAYS, rest * 10
-                all_days = np.zeros(len(values), dtype=np.int64)
-                all_ticks = np.zeros(len(values), dtype=np.int64)
-                all_days[valid], all_ticks[valid] = days, ticks
-                if ((all_days < 0) | (all_days > MAX_DAYS)).any():
-                    raise ValueError(f"column {column.name}: a date outside the years 1 to 9999")
-                return DateTimes(all_days, all_ticks, valid)
+            matrix = _ascii_matrix(present, width)
+            if matrix is not None and _canonical(matrix):
+                return _canonical_stamps(column, matrix, valid)
             return _python_stamps(exact(values), valid)
 
         return stamps
@@ -412,21 +398,40 @@ def _sqlite_converter(column: Column, type_: sa.types.TypeEngine[Any], dialect: 
     raise UnsupportedColumn(f"{column.name}: {t}")
 
 
-def _canonical(values: list[str], width: int) -> bool:
-    """All values 'YYYY-MM-DD' (width 10) or 'YYYY-MM-DD HH:MM:SS.ffffff' (26), as SQLAlchemy stores them."""
-    if not values:
-        return True
-    if _types(values) != {str}:
-        return False
+def _ascii_matrix(values: list[Any], width: int) -> np.ndarray | None:
+    """Strings of ``width`` ASCII characters each as a matrix of bytes, a row per value (None if they are not)."""
+    if _types(values) - {str}:
+        return None
     joined = "".join(values)
     if len(joined) != width * len(values) or not joined.isascii():
-        return False
-    matrix = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+        return None
+    return np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, width)
+
+
+def _canonical(matrix: np.ndarray) -> bool:
+    """Every row 'YYYY-MM-DD' (10 bytes) or 'YYYY-MM-DD HH:MM:SS.ffffff' (26), as SQLAlchemy stores them."""
+    width = matrix.shape[1]
     punctuation = {4: 45, 7: 45} if width == 10 else {4: 45, 7: 45, 10: 32, 13: 58, 16: 58, 19: 46}
     digits = [i for i in range(width) if i not in punctuation]
     if not ((matrix[:, digits] >= 48) & (matrix[:, digits] <= 57)).all():
         return False
     return all((matrix[:, i] == c).all() for i, c in punctuation.items())
+
+
+def _canonical_stamps(column: Column, matrix: np.ndarray, valid: np.ndarray) -> DateTimes:
+    """The canonical texts of the valid values (a row of ``matrix`` each) as days and ticks, parsed by numpy."""
+    date_only = column.sql_type == "date"
+    parsed = matrix.view(f"S{matrix.shape[1]}").ravel().astype("datetime64[D]" if date_only else "datetime64[us]")
+    n = len(valid)
+    days, ticks = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    if date_only:
+        days[valid] = parsed.astype(np.int64) + EPOCH_DAYS
+    else:
+        d, rest = np.divmod(parsed.astype(np.int64), DAY_US)
+        days[valid], ticks[valid] = d + EPOCH_DAYS, rest * 10
+    if ((days < 0) | (days > MAX_DAYS)).any():
+        raise ValueError(f"column {column.name}: a date outside the years 1 to 9999")
+    return DateTimes(days, ticks, valid)
 
 
 def _python_stamps(values: list[Any], valid: np.ndarray) -> DateTimes:
@@ -651,12 +656,16 @@ class SqliteRead:
         if t in ("nvarchar", "nchar"):
             utf16, starts, lengths = utf8_to_utf16(data, offsets)
             return Texts(utf16, starts, np.where(valid, lengths, 0), valid)
-        stamps = _canonical_stamps(column, data, np.where(valid, np.diff(offsets), 0), valid)
-        if stamps is None:
+        width = 10 if t == "date" else 26
+        lengths = np.where(valid, np.diff(offsets), 0)
+        matrix = (
+            data.reshape(-1, width) if (lengths[valid] == width).all() and data.size == width * valid.sum() else None
+        )
+        if matrix is None or not _canonical(matrix):
             raw = data.tobytes()
             strings = [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
             return self.fallbacks[i](_python_values(strings, valid))
-        return stamps
+        return _canonical_stamps(column, matrix, valid)
 
 
 def _sqlite_stream(stream: Any, table: Table) -> Iterator[Any]:
@@ -684,42 +693,9 @@ def _python_values(values: list[Any], valid: np.ndarray) -> list[Any]:
     return values
 
 
-def _canonical_stamps(column: Column, data: np.ndarray, lengths: np.ndarray, valid: np.ndarray) -> DateTimes | None:
-    """Dates 'YYYY-MM-DD' or times stamps 'YYYY-MM-DD HH:MM:SS.ffffff' (as SQLAlchemy writes them) parsed by numpy;
-    None when a value is written otherwise."""
-    t = column.sql_type
-    width = 10 if t == "date" else 26
-    if not (lengths[valid] == width).all() or data.size != width * int(valid.sum()):
-        return None
-    matrix = data.reshape(-1, width)
-    punctuation = {4: 45, 7: 45} if width == 10 else {4: 45, 7: 45, 10: 32, 13: 58, 16: 58, 19: 46}
-    digits = [i for i in range(width) if i not in punctuation]
-    if not ((matrix[:, digits] >= 48) & (matrix[:, digits] <= 57)).all():
-        return None
-    if not all((matrix[:, i] == c).all() for i, c in punctuation.items()):
-        return None
-    parsed = matrix.view(f"S{width}").ravel().astype("datetime64[D]" if t == "date" else "datetime64[us]")
-    n = len(valid)
-    days, ticks = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    if t == "date":
-        days[valid] = parsed.astype(np.int64) + EPOCH_DAYS
-    else:
-        d, rest = np.divmod(parsed.astype(np.int64), DAY_US)
-        days[valid], ticks[valid] = d + EPOCH_DAYS, rest * 10
-    if ((days < 0) | (days > MAX_DAYS)).any():
-        raise ValueError(f"column {column.name}: a date outside the years 1 to 9999")
-    return DateTimes(days, ticks, valid)
-
-
 def sqlite_adbc_connect(path: str) -> tuple[Any, Any]:
     """An ADBC database and connection on the SQLite file at ``path``, read-only."""
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    database = adbc.AdbcDatabase(driver=adbc_driver_sqlite._driver_path(), uri=uri)
-    try:
-        return database, adbc.AdbcConnection(database)
-    except BaseException:
-        database.close()
-        raise
+    return _adbc_open(adbc_driver_sqlite._driver_path(), Path(path).resolve().as_uri() + "?mode=ro")
 
 
 # ------------------------------------------------------------------------------------------------ import
@@ -760,12 +736,24 @@ def arrow_type(type_: sa.types.TypeEngine[Any]) -> Any:
 def adbc_connect(location: DatabaseLocation) -> tuple[Any, Any]:
     """An ADBC database and connection (autocommit on) on the PostgreSQL database at ``location``."""
     uri = location.url().set(drivername="postgresql").render_as_string(hide_password=False)
-    database = adbc.AdbcDatabase(driver=adbc_driver_postgresql._driver_path(), uri=uri)
+    return _adbc_open(adbc_driver_postgresql._driver_path(), uri)
+
+
+def _adbc_open(driver: str, uri: str) -> tuple[Any, Any]:
+    database = adbc.AdbcDatabase(driver=driver, uri=uri)
     try:
         return database, adbc.AdbcConnection(database)
     except BaseException:
         database.close()
         raise
+
+
+def _adbc_close(opened: tuple[Any, Any]) -> None:
+    database, connection = opened
+    try:
+        connection.close()
+    finally:
+        database.close()
 
 
 def _execute(connection: Any, sql: str) -> None:
@@ -791,9 +779,8 @@ class PostgresLoader:
 
     def close(self) -> None:
         if self._adbc is not None:
-            (database, connection), self._adbc = self._adbc, None
-            connection.close()
-            database.close()
+            opened, self._adbc = self._adbc, None
+            _adbc_close(opened)
 
     @staticmethod
     def _copy(statement: Any, options: dict[str, str], struct: Any, batches: list[Any], n: int) -> int:
